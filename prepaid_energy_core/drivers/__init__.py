@@ -1,0 +1,1 @@
+"""Meter drivers: one per protocol family, all speaking through a Transport."""

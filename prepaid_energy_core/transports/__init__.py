@@ -1,0 +1,5 @@
+"""Byte transports to meters: serial ports, raw TCP gateways, Modbus TCP."""
+
+from .base import Transport
+
+__all__ = ["Transport"]

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The project's one test command (`make test`). On a fresh machine it creates
+# .venv, installs prepaid_energy_core with its dev extra, then runs:
+#   ruff, pytest on tests/, pylint-odoo on the addons, an XML parse check,
+#   and the addons' Odoo tests when an Odoo 18 is on the machine.
+# `scripts/test.sh STAGE` runs one stage: lint | pytest | odoo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+stage=${1:-all}
+venv=${VENV:-$root/.venv}
+
+ensure_venv() {
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "== creating $venv"
+        "${PYTHON:-python3}" -m venv "$venv"
+    fi
+    # Reinstall whenever pyproject.toml changes.
+    local stamp="$venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+    if [ ! -f "$stamp" ]; then
+        echo "== installing prepaid_energy_core[dev] into $venv"
+        "$venv/bin/python" -m pip install -q --upgrade pip
+        "$venv/bin/python" -m pip install -q -e ".[dev]"
+        touch "$stamp"
+    fi
+}
+
+addons() {
+    for manifest in prepaid_energy*/__manifest__.py; do
+        [ -f "$manifest" ] && dirname "$manifest"
+    done
+}
+
+run_lint() {
+    echo "== ruff"
+    "$venv/bin/ruff" check .
+    "$venv/bin/ruff" format --check .
+    echo "== xml"
+    "$venv/bin/python" scripts/check_xml.py
+    local mods
+    mods=$(addons | tr '\n' ' ')
+    if [ -n "$mods" ]; then
+        echo "== pylint-odoo ($mods)"
+        # shellcheck disable=SC2086
+        "$venv/bin/pylint" --rcfile=.pylintrc $mods
+    else
+        echo "== pylint-odoo: no addon yet"
+    fi
+}
+
+run_pytest() {
+    echo "== pytest"
+    "$venv/bin/pytest" tests
+}
+
+case "$stage" in
+    lint) ensure_venv; run_lint ;;
+    pytest) ensure_venv; run_pytest ;;
+    odoo) bash scripts/odoo_tests.sh $(addons) ;;
+    all)
+        ensure_venv
+        run_lint
+        run_pytest
+        bash scripts/odoo_tests.sh $(addons)
+        ;;
+    *) echo "usage: scripts/test.sh [lint|pytest|odoo]" >&2; exit 2 ;;
+esac
