@@ -1,0 +1,449 @@
+"""Validation of a meter's cumulative register readings.
+
+A meter reports a cumulative register (kWh, m³) that only ever grows, wraps
+at its register limit, and restarts when the meter is replaced. :func:`validate`
+turns a series of raw readings into :class:`CheckedReading` results with the
+consumption since the previous reading and flags for everything unusual;
+:func:`estimate_gaps` fills missed slots; :func:`time_slot` gives the slot
+key (meter + slot is unique at ingestion).
+
+Deltas
+------
+``raw_delta`` is in register units, after rollover correction; ``delta`` is
+``raw_delta x config.multiplier`` (CT/PT ratio), the energy actually billed.
+A flagged reading keeps its true delta (a negative delta stays negative):
+flags tell the caller what to hold back for review, nothing is silently
+zeroed. The first reading without a previous one is a ``baseline`` with delta 0.
+
+Flags
+-----
+* ``rollover``: a drop consistent with wrapping past ``register_limit``:
+  delta = new + limit - old. Consistent means the wrapped delta is within
+  the physical maximum of the interval when one is configured, otherwise
+  within a tenth of the register range (a real wrap passes the top by a
+  little; a reset or swapped meter jumps far).
+* ``negative_delta``: any other drop.
+* ``meter_replacement``: the reading carries ``replacement_start`` (the new
+  meter's register at installation), or its serial differs from the previous
+  reading's; the delta restarts from the start reading. A serial change
+  without a start reading is refused: the start is not guessed.
+* ``spike``: delta above the physical maximum for the interval:
+  rated current (A) x phase voltage (V) x phases x hours / 1000 x multiplier
+  kWh for electricity (power factor 1 bounds the real power), or
+  max flow (m³/h) x hours x multiplier for water.
+* ``gap``: interval longer than ``expected_interval x gap_tolerance``.
+* ``estimate``: the value is an estimate (given as such, or filled by
+  :func:`estimate_gaps`).
+"""
+
+import dataclasses
+import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from .errors import ValidationError
+from .money import ZERO, to_decimal
+
+ELECTRICITY = "electricity"
+WATER = "water"
+UTILITIES = (ELECTRICITY, WATER)
+
+_MICROSECOND = datetime.timedelta(microseconds=1)
+_MICROSECONDS_PER_HOUR = Decimal(3_600_000_000)
+_DAY = datetime.timedelta(days=1)
+#: without a physical maximum, a wrap may advance at most this share of the register
+_ROLLOVER_SHARE_WITHOUT_MAXIMUM = Decimal("0.1")
+
+
+def _microseconds(span):
+    return span // _MICROSECOND
+
+
+def _hours(span):
+    return Decimal(_microseconds(span)) / _MICROSECONDS_PER_HOUR
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """One raw cumulative register reading.
+
+    ``serial`` names the physical meter when known. ``replacement_start``
+    marks the first reading of a newly installed meter and gives that meter's
+    register at installation.
+    """
+
+    timestamp: datetime.datetime
+    value: Decimal
+    serial: str | None = None
+    replacement_start: Decimal | None = None
+    estimate: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.timestamp, datetime.datetime):
+            raise ValidationError(f"reading timestamp must be a datetime, got {self.timestamp!r}")
+        where = f"reading at {self.timestamp.isoformat()}"
+        value = to_decimal(self.value, f"{where} value")
+        if value < 0:
+            raise ValidationError(f"{where}: a cumulative register cannot be negative ({value})")
+        object.__setattr__(self, "value", value)
+        if self.replacement_start is not None:
+            start = to_decimal(self.replacement_start, f"{where} replacement start")
+            if start < 0:
+                raise ValidationError(f"{where}: replacement start cannot be negative ({start})")
+            object.__setattr__(self, "replacement_start", start)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadingConfig:
+    """How to judge one meter's readings.
+
+    ``register_limit`` is the first value the register cannot show
+    (Decimal("1000000") for a 6+2 digit register), None if it never wraps.
+    ``voltage`` is phase-to-neutral; ``rated_current`` the meter's maximum
+    current (Imax). Leave both None (and ``max_flow`` None for water) to skip
+    the spike check.
+    """
+
+    expected_interval: datetime.timedelta
+    gap_tolerance: Decimal = Decimal("1.5")
+    register_limit: Decimal | None = None
+    multiplier: Decimal = Decimal(1)
+    utility: str = ELECTRICITY
+    rated_current: Decimal | None = None
+    voltage: Decimal | None = None
+    phases: int = 1
+    max_flow: Decimal | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.expected_interval, datetime.timedelta) or (
+            self.expected_interval <= datetime.timedelta(0)
+        ):
+            raise ValidationError(
+                f"expected interval must be a positive timedelta, got {self.expected_interval!r}"
+            )
+        self._set_positive("gap_tolerance", "gap tolerance")
+        if self.gap_tolerance < 1:
+            raise ValidationError(f"gap tolerance must be at least 1, got {self.gap_tolerance}")
+        self._set_positive("multiplier", "multiplier")
+        for name in ("register_limit", "rated_current", "voltage", "max_flow"):
+            if getattr(self, name) is not None:
+                self._set_positive(name, name.replace("_", " "))
+        if self.utility not in UTILITIES:
+            raise ValidationError(f"utility must be one of {', '.join(UTILITIES)}")
+        if self.phases not in (1, 3) or isinstance(self.phases, bool):
+            raise ValidationError(f"phases must be 1 or 3, got {self.phases!r}")
+        self._check_physical_limits()
+
+    def _set_positive(self, name, what):
+        value = to_decimal(getattr(self, name), what)
+        if value <= 0:
+            raise ValidationError(f"{what} must be positive, got {value}")
+        object.__setattr__(self, name, value)
+
+    def _check_physical_limits(self):
+        if self.utility == ELECTRICITY:
+            if self.max_flow is not None:
+                raise ValidationError("max flow applies to water meters, not electricity")
+            if (self.rated_current is None) != (self.voltage is None):
+                raise ValidationError("give both rated current and voltage, or neither")
+        elif self.rated_current is not None or self.voltage is not None:
+            raise ValidationError("rated current and voltage apply to electricity, not water")
+
+    @property
+    def max_rate_per_hour(self):
+        """Register units per hour the meter can physically count, or None if unknown."""
+        if self.utility == WATER:
+            return self.max_flow
+        if self.rated_current is None:
+            return None
+        return self.rated_current * self.voltage * self.phases / 1000
+
+    def max_delta(self, interval):
+        """The largest believable (multiplied) delta over ``interval``, or None."""
+        rate = self.max_rate_per_hour
+        if rate is None:
+            return None
+        return rate * _hours(interval) * self.multiplier
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckedReading:
+    """A reading with its delta since the previous one and its flags."""
+
+    timestamp: datetime.datetime
+    value: Decimal
+    serial: str | None
+    raw_delta: Decimal
+    delta: Decimal
+    multiplier: Decimal
+    interval: datetime.timedelta | None
+    baseline: bool = False
+    negative_delta: bool = False
+    rollover: bool = False
+    meter_replacement: bool = False
+    spike: bool = False
+    gap: bool = False
+    estimate: bool = False
+
+    FLAG_NAMES = (
+        "baseline",
+        "negative_delta",
+        "rollover",
+        "meter_replacement",
+        "spike",
+        "gap",
+        "estimate",
+    )
+
+    @property
+    def flags(self):
+        """Names of the flags that are set, in a fixed order."""
+        return tuple(name for name in self.FLAG_NAMES if getattr(self, name))
+
+    @property
+    def needs_review(self):
+        """True when the delta should not be billed without a person's look."""
+        return self.negative_delta or self.spike
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate(previous, readings, config):
+    """Check ``readings`` (in time order) following ``previous``.
+
+    ``previous`` is the last reading already accepted (a Reading or
+    CheckedReading) or None for a meter's first readings.
+
+    Raises ValidationError naming the timestamps when they are unsorted or
+    duplicated, or when a serial changes without a replacement start reading.
+    """
+    readings = list(readings)
+    for position, reading in enumerate(readings):
+        if not isinstance(reading, Reading):
+            raise ValidationError(f"item {position} is not a Reading: {reading!r}")
+    _check_order(previous, readings)
+    results = []
+    before = previous
+    for reading in readings:
+        results.append(_check_one(before, reading, config))
+        before = reading
+    return results
+
+
+def _check_order(previous, readings):
+    series = ([previous] if previous is not None else []) + readings
+    for earlier, later in zip(series, series[1:]):
+        if later.timestamp == earlier.timestamp:
+            raise ValidationError(f"duplicate reading timestamp {later.timestamp.isoformat()}")
+        if later.timestamp < earlier.timestamp:
+            raise ValidationError(
+                f"readings are not in time order: {later.timestamp.isoformat()} comes after "
+                f"{earlier.timestamp.isoformat()}"
+            )
+
+
+def _check_one(before, reading, config):
+    if config.register_limit is not None and reading.value >= config.register_limit:
+        raise ValidationError(
+            f"reading at {reading.timestamp.isoformat()}: value {reading.value} is outside "
+            f"the register range (limit {config.register_limit})"
+        )
+    if before is None:
+        return _baseline(reading, config)
+    interval = reading.timestamp - before.timestamp
+    flags = {"estimate": reading.estimate, "gap": _is_gap(interval, config)}
+    replaced = _is_replacement(before, reading)
+    if replaced:
+        raw_delta = reading.value - reading.replacement_start
+        flags["meter_replacement"] = True
+        flags["negative_delta"] = raw_delta < 0
+    else:
+        raw_delta = reading.value - before.value
+        if raw_delta < 0:
+            raw_delta, wrapped = _correct_rollover(before.value, reading.value, interval, config)
+            flags["rollover"] = wrapped
+            flags["negative_delta"] = not wrapped
+    delta = raw_delta * config.multiplier
+    maximum = config.max_delta(interval)
+    flags["spike"] = maximum is not None and delta > maximum
+    return CheckedReading(
+        reading.timestamp,
+        reading.value,
+        reading.serial,
+        raw_delta,
+        delta,
+        config.multiplier,
+        interval,
+        **flags,
+    )
+
+
+def _baseline(reading, config):
+    raw_delta = ZERO
+    if reading.replacement_start is not None:
+        raw_delta = reading.value - reading.replacement_start
+    return CheckedReading(
+        reading.timestamp,
+        reading.value,
+        reading.serial,
+        raw_delta,
+        raw_delta * config.multiplier,
+        config.multiplier,
+        None,
+        baseline=reading.replacement_start is None,
+        meter_replacement=reading.replacement_start is not None,
+        negative_delta=raw_delta < 0,
+        estimate=reading.estimate,
+    )
+
+
+def _is_replacement(before, reading):
+    if reading.replacement_start is not None:
+        return True
+    if reading.serial is not None and before.serial is not None and reading.serial != before.serial:
+        raise ValidationError(
+            f"reading at {reading.timestamp.isoformat()} comes from meter {reading.serial} "
+            f"but the previous one from {before.serial}: give the new meter's start reading "
+            "(replacement_start)"
+        )
+    return False
+
+
+def _correct_rollover(old_value, new_value, interval, config):
+    """``(raw_delta, wrapped)`` for a drop from ``old_value`` to ``new_value``."""
+    limit = config.register_limit
+    if limit is None or old_value >= limit:
+        return new_value - old_value, False
+    wrapped_delta = new_value + limit - old_value
+    maximum = config.max_delta(interval)
+    if maximum is not None:
+        believable = wrapped_delta * config.multiplier <= maximum
+    else:
+        believable = wrapped_delta <= limit * _ROLLOVER_SHARE_WITHOUT_MAXIMUM
+    if believable:
+        return wrapped_delta, True
+    return new_value - old_value, False
+
+
+def _is_gap(interval, config):
+    allowed = Decimal(_microseconds(config.expected_interval)) * config.gap_tolerance
+    return Decimal(_microseconds(interval)) > allowed
+
+
+# --------------------------------------------------------------------------- slots and gaps
+
+
+def _check_slot_interval(interval):
+    if not isinstance(interval, datetime.timedelta) or interval <= datetime.timedelta(0):
+        raise ValidationError(f"slot interval must be a positive timedelta, got {interval!r}")
+    if _microseconds(_DAY) % _microseconds(interval):
+        raise ValidationError(
+            f"slot interval {interval} does not divide a day: slots would drift day to day"
+        )
+
+
+def time_slot(timestamp, interval):
+    """The start of the slot holding ``timestamp``: slots are ``[start, start + interval)``.
+
+    Slots are anchored at midnight, so ``interval`` must divide a day
+    (5 min, 15 min, 30 min, 1 h...). A reading taken a few seconds into its
+    slot (10:00:07) belongs to that slot (10:00).
+    """
+    _check_slot_interval(interval)
+    midnight = timestamp.replace(hour=0, minute=0, second=0, microsecond=0)
+    into_day = _microseconds(timestamp - midnight)
+    step = _microseconds(interval)
+    return midnight + datetime.timedelta(microseconds=into_day - into_day % step)
+
+
+def _can_interpolate(reading):
+    """Estimates are spread only over a delta that can be trusted."""
+    return not (reading.negative_delta or reading.spike or reading.meter_replacement)
+
+
+def estimate_gaps(checked, expected_interval):
+    """Insert an estimated reading in every empty slot between two checked readings.
+
+    The cumulative value is interpolated linearly in time between the
+    readings around the gap and rounded (half-even) to the finer of their
+    resolutions; the following real reading keeps the rest of the delta, so
+    the sum of the deltas never changes. A gap before a reading flagged
+    negative_delta, spike or meter_replacement is left empty: its delta is
+    not to be spread. Estimates are marked ``estimate=True``; across a
+    rollover their values wrap at the limit that rollover implies
+    (delta = new + limit - old).
+    """
+    _check_slot_interval(expected_interval)
+    checked = list(checked)
+    result = checked[:1]
+    for earlier, later in zip(checked, checked[1:]):
+        if _can_interpolate(later):
+            estimates, later = _fill(earlier, later, expected_interval)
+            result.extend(estimates)
+        result.append(later)
+    return result
+
+
+def _slots_between(earlier, later, interval):
+    """Slot starts strictly after ``earlier``'s slot and before ``later``'s."""
+    slot = time_slot(earlier.timestamp, interval) + interval
+    last = time_slot(later.timestamp, interval)
+    while slot < last:
+        yield slot
+        slot += interval
+
+
+def _fill(earlier, later, interval):
+    """``(estimates, later)``: the estimated readings and ``later`` with the delta left."""
+    slots = list(_slots_between(earlier, later, interval))
+    if not slots:
+        return [], later
+    span = _microseconds(later.timestamp - earlier.timestamp)
+    exponent = min(earlier.value.as_tuple().exponent, later.value.as_tuple().exponent)
+    limit = _implied_limit(earlier, later)
+    estimates = []
+    done = ZERO  # register advance already given to the readings before
+    previous_time = earlier.timestamp
+    for slot in slots:
+        share = Fraction(_microseconds(slot - earlier.timestamp), span)
+        advance = _round_half_even(Fraction(later.raw_delta) * share, exponent)
+        value = earlier.value + advance
+        if limit is not None and value >= limit:
+            value -= limit
+        raw_delta = advance - done
+        estimates.append(
+            CheckedReading(
+                slot,
+                value,
+                later.serial,
+                raw_delta,
+                raw_delta * later.multiplier,
+                later.multiplier,
+                slot - previous_time,
+                estimate=True,
+            )
+        )
+        done = advance
+        previous_time = slot
+    rest = later.raw_delta - done
+    later = dataclasses.replace(
+        later,
+        raw_delta=rest,
+        delta=rest * later.multiplier,
+        interval=later.timestamp - previous_time,
+    )
+    return estimates, later
+
+
+def _round_half_even(fraction, exponent):
+    """``fraction`` rounded half-even to a multiple of 10**exponent, exactly."""
+    steps = round(fraction / Fraction(10) ** exponent)
+    return Decimal(steps).scaleb(exponent)
+
+
+def _implied_limit(earlier, later):
+    """The register limit a rollover reading implies: delta = new + limit - old."""
+    if not later.rollover:
+        return None
+    return later.raw_delta - later.value + earlier.value
