@@ -1,0 +1,300 @@
+"""Read many meters on many buses in one cycle.
+
+Every bus gets one worker thread and is read meter after meter (one request
+in flight per bus); all buses run at once. A cycle has a time budget: a meter
+is only started if it can still finish in time, the others are reported as
+skipped (to be read next cycle; registers are cumulative so nothing is lost).
+A meter that does not answer costs one short timeout, without retries; a
+checksum error may be retried once. Every failure is reported per meter with
+its class, never turned into a value::
+
+    result = poll([(TcpTransport("10.0.0.7", 4001), Dlt645Driver, ["000000000001", ...])],
+                  budget=60, request_timeout=0.5)
+    for (bus, address), reading in result.readings.items(): ...
+    for (bus, address), error in result.errors.items(): error.kind, error.message
+
+Meters are identified by ``(bus name, address)`` because addresses repeat
+from bus to bus (every Modbus bus has a unit 1).
+"""
+
+import dataclasses
+import threading
+import time
+
+from .errors import (
+    ChecksumError,
+    MeterRefused,
+    ProtocolError,
+    TransportError,
+    ValidationError,
+)
+
+ERROR_TIMEOUT = "timeout"
+ERROR_CHECKSUM = "checksum"
+ERROR_PROTOCOL = "protocol"
+ERROR_REFUSED = "refused"
+ERROR_TRANSPORT = "transport"
+ERROR_INTERNAL = "internal"  # a driver bug: reported, never allowed to stop the cycle
+ERROR_KINDS = (
+    ERROR_TIMEOUT,
+    ERROR_CHECKSUM,
+    ERROR_PROTOCOL,
+    ERROR_REFUSED,
+    ERROR_TRANSPORT,
+    ERROR_INTERNAL,
+)
+
+#: after this many link failures in a row a bus is considered down for the cycle
+LINK_FAILURES_BEFORE_GIVING_UP = 3
+#: how long after the budget poll() waits for a stuck bus before reporting it
+OVERRUN_GRACE = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Bus:
+    """One bus to poll: its transport, its driver (or a factory taking the
+    transport), the addresses of its meters, and a name unique in the cycle
+    (defaults to the transport's name)."""
+
+    transport: object
+    driver: object
+    addresses: tuple
+    name: str = None
+
+    def __post_init__(self):
+        addresses = tuple(str(a) for a in self.addresses)
+        if len(set(addresses)) != len(addresses):
+            raise ValidationError(f"a bus lists a meter address twice: {addresses}")
+        object.__setattr__(self, "addresses", addresses)
+        if self.name is None:
+            name = getattr(self.transport, "name", None) or f"bus-{id(self.transport):x}"
+            object.__setattr__(self, "name", name)
+
+
+@dataclasses.dataclass(frozen=True)
+class MeterError:
+    """Why one meter gave no reading this cycle."""
+
+    bus: str
+    address: str
+    kind: str  # one of ERROR_KINDS
+    message: str
+
+
+@dataclasses.dataclass
+class BusStats:
+    """Timing of one bus in the cycle (seconds)."""
+
+    bus: str
+    meters: int
+    read: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retries: int = 0
+    elapsed: float = 0.0
+    mean_meter_time: float = 0.0
+    max_meter_time: float = 0.0
+    overran: bool = False  # still busy OVERRUN_GRACE after the budget
+
+
+@dataclasses.dataclass
+class PollResult:
+    """Outcome of one cycle, keyed by ``(bus name, address)``."""
+
+    readings: dict
+    errors: dict
+    skipped: list
+    buses: list
+    elapsed: float
+    budget: float
+
+    def error_counts(self):
+        """{error kind: number of meters}."""
+        counts = dict.fromkeys(ERROR_KINDS, 0)
+        for error in self.errors.values():
+            counts[error.kind] += 1
+        return counts
+
+    def summary(self):
+        counts = ", ".join(f"{k} {n}" for k, n in self.error_counts().items() if n)
+        return (
+            f"{len(self.readings)} read, {len(self.errors)} failed"
+            f"{' (' + counts + ')' if counts else ''}, {len(self.skipped)} skipped"
+            f" in {self.elapsed:.2f} s"
+        )
+
+
+def classify(exc):
+    """The error class of an exception raised while reading a meter."""
+    if isinstance(exc, TimeoutError):  # TransportTimeout included
+        return ERROR_TIMEOUT
+    if isinstance(exc, ChecksumError):
+        return ERROR_CHECKSUM
+    if isinstance(exc, ProtocolError):
+        return ERROR_PROTOCOL
+    if isinstance(exc, MeterRefused):
+        return ERROR_REFUSED
+    if isinstance(exc, (TransportError, OSError)):
+        return ERROR_TRANSPORT
+    return ERROR_INTERNAL
+
+
+def poll(
+    buses,
+    budget=60.0,
+    request_timeout=None,
+    retry_checksum=False,
+    link_failures_before_giving_up=LINK_FAILURES_BEFORE_GIVING_UP,
+):
+    """Read every meter of every bus once, within ``budget`` seconds.
+
+    ``buses`` holds Bus objects or tuples ``(transport, driver or factory,
+    addresses[, name])``. ``request_timeout`` (seconds), when given, is set
+    as the timeout of every driver. ``retry_checksum`` allows one retry of a
+    meter whose reply failed its checksum. Returns a PollResult.
+    """
+    if budget <= 0:
+        raise ValidationError(f"budget must be positive, got {budget}")
+    buses = [_as_bus(bus) for bus in buses]
+    names = [bus.name for bus in buses]
+    if len(set(names)) != len(names):
+        raise ValidationError("bus names must be unique in a cycle (give each Bus a name)")
+    started = time.monotonic()
+    deadline = started + budget
+    workers = [
+        _BusWorker(bus, deadline, request_timeout, retry_checksum, link_failures_before_giving_up)
+        for bus in buses
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(max(0.0, deadline + OVERRUN_GRACE - time.monotonic()))
+    result = PollResult({}, {}, [], [], 0.0, budget)
+    for worker in workers:
+        worker.collect_into(result)
+    result.elapsed = time.monotonic() - started
+    return result
+
+
+def _as_bus(bus):
+    if isinstance(bus, Bus):
+        return bus
+    try:
+        return Bus(*bus)
+    except TypeError as exc:
+        raise ValidationError(
+            f"a bus is (transport, driver or factory, addresses[, name]), got {bus!r}"
+        ) from exc
+
+
+def _make_driver(bus, request_timeout):
+    driver = bus.driver
+    if isinstance(driver, type) or not hasattr(driver, "read"):
+        driver = driver(bus.transport)
+    if request_timeout is not None:
+        driver.timeout = request_timeout
+    return driver
+
+
+class _BusWorker(threading.Thread):
+    """Reads the meters of one bus in order; results stay private until collected."""
+
+    def __init__(self, bus, deadline, request_timeout, retry_checksum, link_failures_limit):
+        super().__init__(name=f"poll {bus.name}", daemon=True)
+        self.bus = bus
+        self.deadline = deadline
+        self.request_timeout = request_timeout
+        self.retry_checksum = retry_checksum
+        self.link_failures_limit = link_failures_limit
+        self.lock = threading.Lock()
+        self.readings = {}
+        self.errors = {}
+        self.durations = []
+        self.retries = 0
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+        self.finished = False
+
+    def run(self):
+        started = self.started = time.monotonic()
+        try:
+            self._poll_all()
+        except Exception as exc:  # e.g. the driver factory failed: report every meter
+            with self.lock:
+                for address in self.bus.addresses:
+                    if address not in self.readings and address not in self.errors:
+                        self.errors[address] = self._error(address, exc)
+        finally:
+            with self.lock:
+                self.elapsed = time.monotonic() - started
+                self.finished = True
+
+    def _poll_all(self):
+        driver = _make_driver(self.bus, self.request_timeout)
+        link_failures = 0
+        for address in self.bus.addresses:
+            if not self._time_left_for_one_more():
+                return  # the rest is skipped
+            if link_failures >= self.link_failures_limit:
+                self._record_error(address, TransportError("not tried: the bus link is down"))
+                continue
+            began = time.monotonic()
+            try:
+                reading = self._read(driver, address)
+            except Exception as exc:
+                self._record_error(address, exc)
+                link_failures = link_failures + 1 if _is_link_failure(exc) else 0
+            else:
+                link_failures = 0
+                with self.lock:
+                    self.readings[address] = reading
+                    self.durations.append(time.monotonic() - began)
+
+    def _time_left_for_one_more(self):
+        now = time.monotonic()
+        # a meter is started only if a read as long as the average one still fits
+        expected = sum(self.durations) / len(self.durations) if self.durations else 0.0
+        return now < self.deadline and now + expected <= self.deadline
+
+    def _read(self, driver, address):
+        try:
+            reading = driver.read(address)
+        except ChecksumError:
+            if not self.retry_checksum or not self._time_left_for_one_more():
+                raise
+            self.retries += 1
+            reading = driver.read(address)
+        return reading
+
+    def _record_error(self, address, exc):
+        with self.lock:
+            self.errors[address] = self._error(address, exc)
+
+    def _error(self, address, exc):
+        message = str(exc) or type(exc).__name__
+        return MeterError(self.bus.name, address, classify(exc), message)
+
+    def collect_into(self, result):
+        with self.lock:
+            name = self.bus.name
+            stats = BusStats(name, len(self.bus.addresses), retries=self.retries)
+            for address in self.bus.addresses:
+                if address in self.readings:
+                    result.readings[(name, address)] = self.readings[address]
+                    stats.read += 1
+                elif address in self.errors:
+                    result.errors[(name, address)] = self.errors[address]
+                    stats.failed += 1
+                else:
+                    result.skipped.append((name, address))
+                    stats.skipped += 1
+            stats.overran = not self.finished
+            stats.elapsed = self.elapsed if self.finished else time.monotonic() - self.started
+            if self.durations:
+                stats.mean_meter_time = sum(self.durations) / len(self.durations)
+                stats.max_meter_time = max(self.durations)
+            result.buses.append(stats)
+
+
+def _is_link_failure(exc):
+    return classify(exc) == ERROR_TRANSPORT
