@@ -228,3 +228,27 @@ def test_serial_transport_reopens_after_the_terminal_went_away(server):
     # the transport closed its port: the next call tries to open it again
     assert transport._serial is None
     transport.close()
+
+
+def test_a_port_whose_setup_the_kernel_refuses_is_a_transport_error():
+    # A pty takes 2400 8E1 once; setting the same even parity again without a
+    # baud-rate change fails with termios.error EINVAL (not an OSError). That
+    # must come out as a TransportError, never a traceback.
+    import os
+
+    import pytest
+    import serial
+
+    from prepaid_energy_core.errors import TransportError
+    from prepaid_energy_core.transports.serial import SerialTransport
+
+    controller, device = os.openpty()
+    path = os.ttyname(device)
+    try:
+        serial.Serial(path, baudrate=2400, parity="E", timeout=0).close()
+        transport = SerialTransport(path, baudrate=2400, parity="E", timeout=0.05)
+        with pytest.raises(TransportError, match="cannot open"):
+            transport._open()
+    finally:
+        os.close(controller)
+        os.close(device)

@@ -65,7 +65,7 @@ class SerialTransport(Transport):
                 timeout=0,
                 write_timeout=_WRITE_TIMEOUT,
             )
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (*_PORT_ERRORS, ValueError) as exc:  # termios.error: port setup refused
             raise TransportError(f"{self.name}: cannot open: {exc}") from exc
         return self._serial
 
