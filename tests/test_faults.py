@@ -103,6 +103,7 @@ def requests_per_read(server):
 # (fault, error classes it may show as): a garbled reply may look like a
 # frame with a bad checksum, a frame still incomplete, or no frame at all
 REPLY_FAULTS = [
+    ("lost", {"timeout"}),
     ("timeout", {"timeout"}),
     ("crc", {"checksum"}),
     ("truncate", {"timeout"}),
@@ -220,6 +221,21 @@ def test_timeouts_are_not_retried(server, requests_per_read, protocol):
     result = poll_gateway(gateway, retry_checksum=True)
     assert result.buses[0].retries == 0
     assert len(result.errors) == gateway.faults.injected["timeout"] >= 1
+
+
+@pytest.mark.parametrize("protocol", ["dlt645", "modbus-rtu"])
+@pytest.mark.parametrize(("kind", "applied"), [("lost", False), ("timeout", True)])
+def test_a_lost_request_changes_nothing_a_lost_reply_still_acts(server, protocol, kind, applied):
+    # Both look the same to the driver (a timeout); only a read-back tells
+    # them apart, which is why a credit push reads the purchase count back.
+    gateway = server.add_gateway(make_gateway(protocol, 1, faults=[f"{kind}=every:1"]))
+    meter = next(iter(gateway.meters.values()))
+    driver = DRIVERS[protocol](transport_for(gateway), timeout=TIMEOUT)
+    with pytest.raises(TimeoutError):
+        driver.push_credit(gateway.addresses[0], Decimal("20.00"), meter.purchase_count + 1)
+    assert gateway.faults.injected[kind] == 1
+    assert meter.purchase_count == (1 if applied else 0)
+    assert meter.balance == (Decimal("20.00") if applied else Decimal("0"))
 
 
 @pytest.mark.parametrize("protocol", ["dlt645", "modbus-rtu"])

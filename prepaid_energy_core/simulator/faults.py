@@ -2,7 +2,9 @@
 
 A FaultPlan is a list of FaultRules and a seed. Two kinds of rules:
 
-- reply faults, decided per request: ``timeout`` (no reply), ``crc`` (the
+- reply faults, decided per request: ``lost`` (the request never reaches the
+  meter: nothing is applied, nothing answers), ``timeout`` (the meter acts
+  but its reply is lost), ``crc`` (the
   reply's checksum byte is corrupted), ``garble`` (random bytes instead of the
   reply), ``truncate`` (only the first part of the reply), ``restart`` (the
   gateway drops every connection and ignores the bus for ``param`` seconds);
@@ -25,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from ..errors import ValidationError
 
-REPLY_FAULTS = ("restart", "timeout", "truncate", "garble", "crc")  # by priority
+REPLY_FAULTS = ("restart", "lost", "timeout", "truncate", "garble", "crc")  # by priority
 METER_FAULTS = ("dead", "rollover")
 FAULT_KINDS = REPLY_FAULTS + METER_FAULTS
 
@@ -174,7 +176,7 @@ class FaultPlan:
 
     def damage(self, kind, reply, checksum_index):
         """Return ``reply`` as the fault ``kind`` leaves it (None: nothing arrives)."""
-        if kind in ("timeout", "restart"):
+        if kind in ("lost", "timeout", "restart"):
             return None
         if kind == "truncate":
             return truncate(reply, self.rng)

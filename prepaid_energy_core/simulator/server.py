@@ -226,6 +226,8 @@ class Gateway:
         if fault is not None and fault.kind == "restart":
             self.restart(fault.param)
             return None
+        if fault is not None and fault.kind == "lost":  # the meter never hears it
+            return self._no_reply()
         try:
             reply = self.responder.handle(request)
         except ProtocolError as exc:
