@@ -12,6 +12,7 @@ import json
 import sys
 from decimal import Decimal
 
+from . import poller
 from .drivers.base import (
     RELAY_CLOSE,
     RELAY_CLOSE_ALLOWED,
@@ -394,16 +395,21 @@ def to_jsonable(value):
 
 
 # -- errors -> exit codes ----------------------------------------------------------
+_EXIT_CODE_OF_ERROR_KIND = {
+    poller.ERROR_TIMEOUT: EXIT_TIMEOUT,
+    poller.ERROR_CHECKSUM: EXIT_PROTOCOL,
+    poller.ERROR_PROTOCOL: EXIT_PROTOCOL,
+    poller.ERROR_REFUSED: EXIT_REFUSED,
+    poller.ERROR_TRANSPORT: EXIT_TRANSPORT,
+}
+
+
 def exit_code_for(error):
     """The documented exit code of an error (see EXIT_CODES)."""
-    if isinstance(error, MeterRefused):
-        return EXIT_REFUSED
     if isinstance(error, ValidationError):
         return EXIT_USAGE
-    if isinstance(error, TransportTimeout):
-        return EXIT_TIMEOUT
-    if isinstance(error, ProtocolError):
-        return EXIT_PROTOCOL
+    # the poller's classification, so a fault reads the same in a cycle and here
+    return _EXIT_CODE_OF_ERROR_KIND.get(poller.classify(error), EXIT_PROTOCOL)
     if isinstance(error, TransportError):
         return EXIT_TRANSPORT
     return EXIT_PROTOCOL
