@@ -166,8 +166,9 @@ class SimMeter:
             if amount <= 0:
                 raise MeterRefused("credit amount must be positive", code="amount")
             if self.balance + amount > self.max_balance:
-                raise MeterRefused("credit would exceed the meter's maximum balance",
-                                   code="max_balance")
+                raise MeterRefused(
+                    "credit would exceed the meter's maximum balance", code="max_balance"
+                )
             self.balance += amount
             self.purchase_count = purchase_count
             self.commands_applied.append(("credit", self.meter_time(now)))
