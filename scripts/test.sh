@@ -26,8 +26,9 @@ ensure_venv() {
 }
 
 addons() {
+    local manifest
     for manifest in prepaid_energy*/__manifest__.py; do
-        [ -f "$manifest" ] && dirname "$manifest"
+        if [ -f "$manifest" ]; then dirname "$manifest"; fi
     done
 }
 
