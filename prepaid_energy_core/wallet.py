@@ -13,7 +13,8 @@ lines. Each kind fixes the sign it may carry (see :data:`KIND_SIGNS`):
 * debits, ``< 0``: refund, fee, transfer_out; consumption ``<= 0`` (a period
   with no usage books a zero consumption line rather than none at all)
 * either sign, ``!= 0``: adjustment, reversal (a reversal carries the
-  opposite sign of the line it reverses)
+  opposite sign of the line it reverses), opening (the balance an account
+  starts with: prepaid credit or a debt taken over)
 
 :func:`signed_amount` turns the positive figure a person types into the
 signed amount to store.
@@ -39,6 +40,7 @@ FEE = "fee"
 ADJUSTMENT = "adjustment"
 TRANSFER_IN = "transfer_in"
 TRANSFER_OUT = "transfer_out"
+OPENING = "opening"
 
 #: sign each ledger kind may carry: +1 credit, -1 debit, 0 either sign
 KIND_SIGNS = {
@@ -50,6 +52,7 @@ KIND_SIGNS = {
     TRANSFER_OUT: -1,
     ADJUSTMENT: 0,
     REVERSAL: 0,
+    OPENING: 0,
 }
 LEDGER_KINDS = tuple(KIND_SIGNS)
 
@@ -145,31 +148,45 @@ def balance(lines):
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """Alarm thresholds of a wallet: alarm1 > alarm2 > arrears."""
+    """Alarm thresholds of a wallet: alarm1 > alarm2 > arrears.
 
-    alarm1: Decimal
-    alarm2: Decimal
+    Arrears always applies (default 0). ``alarm1`` and ``alarm2`` may be None:
+    that warning level is switched off, as on a site that has not set one up,
+    and the order is checked among the levels that are on.
+    """
+
+    alarm1: Decimal | None
+    alarm2: Decimal | None
     arrears: Decimal = ZERO
 
     def __post_init__(self):
         for name in ("alarm1", "alarm2", "arrears"):
-            object.__setattr__(self, name, to_decimal(getattr(self, name), name))
-        if not self.alarm1 > self.alarm2 > self.arrears:
-            raise ValidationError(
-                "thresholds must satisfy alarm1 > alarm2 > arrears, got "
-                f"alarm1 {self.alarm1}, alarm2 {self.alarm2}, arrears {self.arrears}"
-            )
+            value = getattr(self, name)
+            if value is None and name != "arrears":
+                continue
+            object.__setattr__(self, name, to_decimal(value, name))
+        enabled = [(name, self.of(name)) for name in self.enabled_levels()]
+        for (higher, high), (lower, low) in zip(enabled, enabled[1:]):
+            if not high > low:
+                raise ValidationError(
+                    f"thresholds must satisfy alarm1 > alarm2 > arrears, got {higher} {high} "
+                    f"not above {lower} {low}"
+                )
 
     def of(self, level):
-        """The threshold of an alarm level."""
+        """The threshold of an alarm level (None when that level is off)."""
         if level not in ALARM_LEVELS:
             raise ValidationError(f"unknown alarm level {level!r}")
         return getattr(self, level)
 
+    def enabled_levels(self):
+        """The alarm levels that are on, shallowest first."""
+        return tuple(name for name in ALARM_LEVELS if self.of(name) is not None)
+
 
 def level(balance_, thresholds):
     """The alarm level of a balance: "normal", "alarm1", "alarm2" or "arrears"."""
-    for name in reversed(ALARM_LEVELS):
+    for name in reversed(thresholds.enabled_levels()):
         if balance_ <= thresholds.of(name):
             return name
     return NORMAL
@@ -248,7 +265,7 @@ def evaluate(state, old_balance, new_balance, cause, thresholds):
     _check_cause(cause, old_balance, new_balance)
     flags = state.to_dict()
     due = []
-    for name in ALARM_LEVELS:
+    for name in thresholds.enabled_levels():
         if new_balance <= thresholds.of(name):
             if not flags[name]:
                 due.append(name)

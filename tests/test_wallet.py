@@ -308,3 +308,36 @@ def test_credit_round_trips_through_json():
     assert Credit.from_dict(json.loads(json.dumps(credit.to_dict()))) == credit
     with pytest.raises(ValidationError, match="unknown credit keys: limit"):
         Credit.from_dict({"limit": "5"})
+
+
+# --------------------------------------------------------------------------- levels switched off
+
+
+def test_alarm_levels_can_be_off_but_arrears_always_applies():
+    # A site that set up no warnings: only arrears (0) is on. -0.01 is in
+    # arrears, 3.00 is normal, and falling to -0.01 notifies arrears once.
+    arrears_only = Thresholds(alarm1=None, alarm2=None)
+    assert arrears_only.enabled_levels() == ("arrears",)
+    assert level(D("3.00"), arrears_only) == "normal"
+    assert level(D("-0.01"), arrears_only) == "arrears"
+    state, due = evaluate(AlarmState(), D("3.00"), D("-0.01"), "consumption", arrears_only)
+    assert [n.level for n in due] == ["arrears"]
+    assert state == AlarmState(arrears=True)
+    _state, again = evaluate(state, D("-0.01"), D("-2.00"), "consumption", arrears_only)
+    assert again == []
+
+
+def test_only_alarm2_on_is_checked_against_arrears():
+    # alarm1 off, alarm2 5: 4.00 is alarm2; an alarm2 below arrears is refused
+    only_alarm2 = Thresholds(alarm1=None, alarm2=D("5"))
+    assert level(D("4.00"), only_alarm2) == "alarm2"
+    assert level(D("6.00"), only_alarm2) == "normal"
+    with pytest.raises(ValidationError, match="alarm2 -1 not above arrears 0"):
+        Thresholds(alarm1=None, alarm2=D("-1"))
+
+
+def test_opening_balance_takes_either_sign_but_not_zero():
+    assert balance([("opening", D("50.00")), ("consumption", D("-10.00"))]) == D("40.00")
+    assert balance([("opening", D("-12.50"))]) == D("-12.50")
+    with pytest.raises(ValidationError, match="opening"):
+        balance([("opening", D("0"))])
