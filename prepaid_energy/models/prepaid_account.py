@@ -1,0 +1,941 @@
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+import pytz
+from markupsafe import Markup
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, float_is_zero, float_repr
+from odoo.tools.misc import formatLang
+
+from prepaid_energy_core import errors as core_errors
+from prepaid_energy_core import money, wallet
+
+from .prepaid_ledger_line import INVOICED_KINDS
+
+ALARM_LEVELS = [
+    ("normal", "Normal"),
+    ("alarm1", "Alarm 1"),
+    ("alarm2", "Alarm 2"),
+    ("arrears", "Arrears"),
+]
+#: meter states the wallet drives; tripped, offline and not opened belong to the hardware
+WALLET_METER_STATES = ("normal", "alarm1", "alarm2", "arrears")
+#: accounts invoiced per cron batch
+INVOICE_BATCH_SIZE = 50
+#: invoice line sequences: billed lines from here on, the rounding line last
+FIRST_LINE_SEQUENCE = 100
+ROUNDING_LINE_SEQUENCE = 1_000_000
+
+
+class PrepaidAccount(models.Model):
+    _name = "prepaid.account"
+    _description = "Prepaid account (wallet)"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "name desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, readonly=True, copy=False, default="/", index="trigram")
+    partner_id = fields.Many2one(
+        "res.partner", string="Tenant", required=True, index=True, tracking=True
+    )
+    occupancy_id = fields.Many2one(
+        "prepaid.occupancy", index=True, check_company=True, tracking=True
+    )
+    unit_id = fields.Many2one(
+        "prepaid.location",
+        compute="_compute_unit_id",
+        store=True,
+        readonly=False,
+        index=True,
+        check_company=True,
+        domain="[('location_type', '=', 'unit')]",
+    )
+    site_id = fields.Many2one(related="unit_id.site_id", store=True, index=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    state = fields.Selection(
+        [("draft", "Draft"), ("open", "Open"), ("closed", "Closed")],
+        default="draft",
+        required=True,
+        index=True,
+        tracking=True,
+        copy=False,
+    )
+    date_open = fields.Datetime(string="Opened on", readonly=True, copy=False)
+    date_closed = fields.Datetime(string="Closed on", readonly=True, copy=False)
+    meter_ids = fields.One2many("prepaid.meter", "account_id", string="Meters")
+    meter_count = fields.Integer(compute="_compute_meter_count")
+    ledger_line_ids = fields.One2many("prepaid.ledger.line", "account_id", string="Ledger")
+    balance = fields.Monetary(
+        compute="_compute_balance", store=True, tracking=True, help="Sum of the ledger lines."
+    )
+    uninvoiced_amount = fields.Monetary(
+        string="Not yet invoiced",
+        compute="_compute_uninvoiced_amount",
+        compute_sudo=True,  # looks at invoice states, which cashiers may not read
+        help="Consumption and fees deducted from the wallet but not invoiced yet.",
+    )
+    alarm_level = fields.Selection(
+        ALARM_LEVELS, default="normal", required=True, readonly=True, tracking=True, copy=False
+    )
+    alarm_state = fields.Json(
+        readonly=True, copy=False, help="Levels already notified since the last recharge."
+    )
+    credit_limit = fields.Monetary(
+        compute="_compute_credit_limit",
+        store=True,
+        readonly=False,
+        tracking=True,
+        help="How far below the arrears threshold the tenant may consume before "
+        "disconnection. Defaults to the site's.",
+    )
+    emergency_credit_amount = fields.Monetary(
+        string="Emergency credit",
+        tracking=True,
+        help="A one-off advance the tenant may activate; a recharge repays it.",
+    )
+    emergency_credit_active = fields.Boolean(
+        string="Emergency credit in use", readonly=True, tracking=True, copy=False
+    )
+    available_credit = fields.Monetary(
+        compute="_compute_available_credit",
+        help="What may still be consumed before disconnection.",
+    )
+    in_arrears = fields.Boolean(
+        compute="_compute_available_credit",
+        help="At or below the disconnection floor (arrears threshold minus credit).",
+    )
+    recharge_ids = fields.One2many("prepaid.recharge", "account_id", string="Recharges")
+    recharge_count = fields.Integer(compute="_compute_recharge_count")
+    invoice_ids = fields.One2many(
+        "account.move",
+        "prepaid_account_id",
+        domain=[("move_type", "in", ("out_invoice", "out_refund"))],
+    )
+    invoice_count = fields.Integer(compute="_compute_invoice_count")
+    closing_ids = fields.One2many("prepaid.account.closing", "account_id")
+    invoice_error = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Why the last automatic invoicing failed. The cron skips the account until "
+        "it is invoiced from the invoicing wizard.",
+    )
+
+    _sql_constraints = [
+        (
+            "name_company_unique",
+            "UNIQUE(name, company_id)",
+            "A prepaid account number is unique per company.",
+        ),
+        (
+            "credit_not_negative",
+            "CHECK(credit_limit >= 0 AND emergency_credit_amount >= 0)",
+            "Credit limit and emergency credit cannot be negative.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------ computes
+
+    @api.depends("name", "partner_id")
+    def _compute_display_name(self):
+        for account in self:
+            account.display_name = f"{account.name} {account.partner_id.name or ''}".strip()
+
+    @api.depends("occupancy_id")
+    def _compute_unit_id(self):
+        for account in self:
+            if account.occupancy_id:
+                account.unit_id = account.occupancy_id.unit_id
+
+    @api.depends("site_id")
+    def _compute_credit_limit(self):
+        for account in self:
+            if not account.credit_limit:
+                account.credit_limit = account.site_id.credit_limit
+
+    @api.depends("meter_ids")
+    def _compute_meter_count(self):
+        for account in self:
+            account.meter_count = len(account.meter_ids)
+
+    @api.depends("recharge_ids")
+    def _compute_recharge_count(self):
+        for account in self:
+            account.recharge_count = len(account.recharge_ids)
+
+    @api.depends("invoice_ids")
+    def _compute_invoice_count(self):
+        for account in self:
+            account.invoice_count = len(account.invoice_ids)
+
+    @api.depends("ledger_line_ids.amount")
+    def _compute_balance(self):
+        sums = dict(
+            self.env["prepaid.ledger.line"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["amount:sum"]
+            )
+        )
+        for account in self:
+            account.balance = sums.get(account._origin, 0.0)
+
+    def _compute_uninvoiced_amount(self):
+        lines_by_account = self._uninvoiced_lines().grouped("account_id")
+        for account in self:
+            lines = lines_by_account.get(account._origin, self.env["prepaid.ledger.line"])
+            account.uninvoiced_amount = -sum(lines.mapped("amount"))
+
+    @api.depends(
+        "balance",
+        "credit_limit",
+        "emergency_credit_amount",
+        "emergency_credit_active",
+        "site_id.arrears_amount",
+    )
+    def _compute_available_credit(self):
+        for account in self:
+            thresholds = account._get_wallet_thresholds()
+            balance = account._to_decimal(account.balance)
+            credit = account._get_wallet_credit()
+            account.available_credit = float(wallet.available_credit(balance, thresholds, credit))
+            account.in_arrears = wallet.is_in_arrears(balance, thresholds, credit)
+
+    # ------------------------------------------------------------------ CRUD
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+                vals["name"] = self._next_number(company, "prepaid.account", "PA/")
+        accounts = super().create(vals_list)
+        for account in accounts:
+            account.message_subscribe(partner_ids=account.partner_id.ids)
+        return accounts
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_unused(self):
+        for account in self:
+            if account.ledger_line_ids or account.state != "draft":
+                raise UserError(
+                    self.env._(
+                        "Account %(account)s has been used: close it instead of deleting it.",
+                        account=account.display_name,
+                    )
+                )
+
+    @api.model
+    def _next_number(self, company, code, prefix):
+        """Next number of the per-company sequence ``code``; created on first use."""
+        Sequence = self.env["ir.sequence"].sudo()
+        domain = [("code", "=", code), ("company_id", "=", company.id)]
+        if not Sequence.search_count(domain, limit=1):
+            # First use in this company. Touching the company row makes a concurrent
+            # first use wait, fail to serialize and retry: it then finds this sequence
+            # instead of creating a second one.
+            self.env.cr.execute(
+                SQL("UPDATE res_company SET write_date = write_date WHERE id = %s", company.id)
+            )
+            Sequence.create(
+                {
+                    "name": f"{code} ({company.name})",
+                    "code": code,
+                    "prefix": f"{prefix}%(year)s/",
+                    "padding": 5,
+                    "company_id": company.id,
+                }
+            )
+        return Sequence.with_company(company).next_by_code(code)
+
+    # ------------------------------------------------------------------ money helpers
+
+    def _to_decimal(self, amount):
+        """``amount`` (float, str, int or Decimal) as an exact Decimal in the currency's cents.
+
+        Refuses an amount finer than the currency allows: a caller that did
+        not round would otherwise lose or invent fractions of a cent. Floats
+        are read at the currency's precision (their binary noise dropped).
+        """
+        currency = self.currency_id or self.env.company.currency_id
+        digits = currency.decimal_places
+        if isinstance(amount, float):
+            rounded = currency.round(amount)
+            fine = not float_is_zero(amount - rounded, precision_digits=digits + 4)
+            value = Decimal(repr(amount)) if fine else Decimal(float_repr(rounded, digits))
+        else:
+            value = money.to_decimal(amount, "amount")
+        if value != money.round_money(value, digits):
+            raise ValidationError(
+                self.env._(
+                    "Amount %(amount)s has more decimals than %(currency)s allows; "
+                    "round it before posting.",
+                    amount=value,
+                    currency=currency.name,
+                )
+            )
+        return money.round_money(value, digits)
+
+    def _format_amount(self, amount):
+        return formatLang(self.env, float(amount), currency_obj=self.currency_id)
+
+    def _get_wallet_thresholds(self):
+        """The site's alarm thresholds as core Thresholds.
+
+        Arrears always applies (an account without site settings is in
+        arrears at 0); an alarm amount of 0 means that warning is not set up.
+        """
+        self.ensure_one()
+        site = self.site_id
+        try:
+            return wallet.Thresholds(
+                alarm1=self._to_decimal(site.alarm1_amount) if site.alarm1_amount else None,
+                alarm2=self._to_decimal(site.alarm2_amount) if site.alarm2_amount else None,
+                arrears=self._to_decimal(site.arrears_amount),
+            )
+        except core_errors.ValidationError as error:
+            raise ValidationError(
+                self.env._("Site %(site)s: %(error)s", site=site.display_name, error=error)
+            ) from None
+
+    def _get_wallet_credit(self):
+        self.ensure_one()
+        return wallet.Credit(
+            credit_limit=self._to_decimal(self.credit_limit),
+            emergency_amount=self._to_decimal(self.emergency_credit_amount),
+            emergency_active=self.emergency_credit_active and bool(self.emergency_credit_amount),
+        )
+
+    def _get_max_balance(self):
+        """The site's maximum balance as Decimal, None when there is no cap (0)."""
+        self.ensure_one()
+        cap = self.site_id.max_balance
+        return self._to_decimal(cap) if cap else None
+
+    # ------------------------------------------------------------------ ledger posting
+
+    def _lock_for_update(self):
+        """Serialize every balance change of these wallets.
+
+        Under REPEATABLE READ a second transaction waiting here fails with a
+        serialization error once the first commits, and is retried from the
+        start with a fresh snapshot: no balance update is ever lost.
+        """
+        if self.ids:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM prepaid_account WHERE id IN %s ORDER BY id FOR NO KEY UPDATE",
+                    tuple(self.ids),
+                )
+            )
+        self.invalidate_recordset()
+
+    def _check_open_for_posting(self):
+        # a credit note may still give money back to a closed account (a debt cancelled)
+        closed_ok = self.env.context.get("prepaid_credit_note")
+        for account in self:
+            if account.state != "open" and not (closed_ok and account.state == "closed"):
+                raise UserError(
+                    self.env._(
+                        "Account %(account)s is %(state)s: nothing can be posted on it.",
+                        account=account.display_name,
+                        state=dict(self._fields["state"].selection)[account.state].lower(),
+                    )
+                )
+
+    @api.model
+    def _post_ledger_lines(self, vals_list):
+        """Append ledger lines to their accounts, then run the wallet rules.
+
+        Each vals needs ``account_id``, ``kind`` and the signed ``amount``;
+        ``date``, ``description`` and links (``meter_id``, ``recharge_id``,
+        ``payment_id``, ``move_id``, ``reversed_line_id``, ``product_id``) are
+        optional. Locks the wallets, sets each line's balance after, updates
+        balance, alarm level and state, emergency credit and meter states,
+        and notifies the tenant once per downward crossing of a threshold.
+
+        :return: the new prepaid.ledger.line records, in the order given
+        """
+        Line = self.env["prepaid.ledger.line"]
+        if not vals_list:
+            return Line
+        accounts = self.browse(sorted({vals["account_id"] for vals in vals_list}))
+        # The caller checked its own document (recharge, reading, wizard); the
+        # wallet only has to be one the user may see. Posting itself is
+        # privileged: cashiers never write accounts or ledger lines directly.
+        accounts.check_access("read")
+        accounts = accounts.sudo()
+        Line = Line.sudo()
+        accounts._lock_for_update()
+        accounts._check_open_for_posting()
+        old_balances = {account.id: account._to_decimal(account.balance) for account in accounts}
+        running = dict(old_balances)
+        prepared = []
+        for vals in vals_list:
+            account = accounts.browse(vals["account_id"])
+            amount = account._to_decimal(vals["amount"])
+            Line._check_sign(account, vals["kind"], amount)
+            running[account.id] += amount
+            prepared.append(
+                {**vals, "amount": float(amount), "balance_after": float(running[account.id])}
+            )
+        lines = Line.with_context(prepaid_ledger_posting=True).create(prepared)
+        for account in accounts:
+            account._apply_wallet_rules(
+                lines.filtered(lambda line, account=account: line.account_id == account),
+                old_balances[account.id],
+            )
+        return lines.with_env(self.env)
+
+    def _apply_wallet_rules(self, lines, old_balance):
+        """Advance alarms and emergency credit over ``lines``, in posting order."""
+        self.ensure_one()
+        thresholds = self._get_wallet_thresholds()
+        alarm_state = wallet.AlarmState.from_dict(self.alarm_state)
+        credit = self._get_wallet_credit()
+        balance = old_balance
+        notifications = []
+        for line in lines:
+            new_balance = balance + self._to_decimal(line.amount)
+            try:
+                alarm_state, due = wallet.evaluate(
+                    alarm_state, balance, new_balance, line.kind, thresholds
+                )
+            except core_errors.ValidationError as error:
+                raise ValidationError(str(error)) from None
+            notifications.extend(due)
+            credit = wallet.settle_emergency_credit(credit, balance, new_balance, thresholds)
+            balance = new_balance
+        level = wallet.level(balance, thresholds)
+        previous_level = self.alarm_level
+        # Always written: the UPDATE is what makes a concurrent posting retry.
+        self.write(
+            {
+                "alarm_state": alarm_state.to_dict(),
+                "alarm_level": level,
+                "emergency_credit_active": credit.emergency_active,
+            }
+        )
+        self._notify_alarms(notifications)
+        self._sync_meter_states()
+        if level != previous_level:
+            self._on_alarm_level_changed(previous_level)
+
+    def _on_alarm_level_changed(self, previous_level):
+        """Hook: the wallet's alarm level just changed from ``previous_level``.
+
+        Called inside the money transaction. Extensions (the hardware addon)
+        queue their relay commands here; the meters are only talked to after
+        commit.
+        """
+
+    def _notify_alarms(self, notifications):
+        """Tell the tenant (a follower) about each threshold the balance fell to."""
+        self.ensure_one()
+        labels = dict(ALARM_LEVELS)
+        for notification in notifications:
+            body = self.env._(
+                "%(level)s: the balance of prepaid account %(account)s is %(balance)s, at or "
+                "below %(threshold)s. Please recharge.",
+                level=labels[notification.level],
+                account=self.name,
+                balance=self._format_amount(notification.balance),
+                threshold=self._format_amount(notification.threshold),
+            )
+            self.message_post(
+                body=Markup("<p>%s</p>") % body,
+                subject=self.env._("Low balance: %(account)s", account=self.name),
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+
+    def _sync_meter_states(self):
+        for account in self:
+            meters = account.meter_ids.filtered(
+                lambda meter, account=account: (
+                    meter.state in WALLET_METER_STATES and meter.state != account.alarm_level
+                )
+            )
+            if meters:
+                meters.write({"state": account.alarm_level})
+
+    # ------------------------------------------------------------------ actions
+
+    def action_activate_emergency_credit(self):
+        for account in self:
+            account._lock_for_update()
+            account._check_open_for_posting()
+            try:
+                credit = wallet.activate_emergency_credit(account._get_wallet_credit())
+            except core_errors.ValidationError as error:
+                raise UserError(str(error)) from None
+            account.emergency_credit_active = credit.emergency_active
+            account.message_post(
+                body=self.env._(
+                    "Emergency credit of %(amount)s activated.",
+                    amount=account._format_amount(credit.emergency_amount),
+                )
+            )
+        return True
+
+    def _action_open_wizard(self, model, name, context=None):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id, **(context or {})},
+        }
+
+    def action_recharge(self):
+        return self._action_open_wizard(
+            "prepaid.recharge.wizard",
+            self.env._("Recharge"),
+            {"default_operation": "recharge"},
+        )
+
+    def action_refund(self):
+        return self._action_open_wizard(
+            "prepaid.recharge.wizard", self.env._("Refund"), {"default_operation": "refund"}
+        )
+
+    def action_reverse(self):
+        return self._action_open_wizard(
+            "prepaid.recharge.wizard", self.env._("Reversal"), {"default_operation": "reversal"}
+        )
+
+    def action_add_meter(self):
+        return self._action_open_wizard(
+            "prepaid.account.open.wizard",
+            self.env._("Add a meter"),
+            {
+                "default_partner_id": self.partner_id.id,
+                "default_occupancy_id": self.occupancy_id.id,
+            },
+        )
+
+    def action_replace_meter(self):
+        return self._action_open_wizard(
+            "prepaid.meter.replace.wizard", self.env._("Replace a meter")
+        )
+
+    def action_close(self):
+        return self._action_open_wizard("prepaid.account.close.wizard", self.env._("Close"))
+
+    def action_view_ledger(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prepaid_energy.action_prepaid_ledger_line"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def action_view_recharges(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prepaid_energy.action_prepaid_recharge"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    def action_view_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [("id", "in", self.invoice_ids.ids)]
+        action["context"] = {"create": False}
+        return action
+
+    # ------------------------------------------------------------------ transfers
+
+    def _transfer_balance_to(self, target, amount, description=None):
+        """Move ``amount`` from this wallet to ``target`` (transfer_out / transfer_in).
+
+        Between two tenants the advance changes hands in the books too: a
+        journal entry moves it from one tenant's receivable to the other's.
+        """
+        self.ensure_one()
+        amount = self._to_decimal(amount)
+        if amount <= 0:
+            raise UserError(self.env._("A transfer needs a positive amount."))
+        if target == self:
+            raise UserError(self.env._("An account cannot transfer to itself."))
+        if target.company_id != self.company_id:
+            raise UserError(self.env._("A balance can only move within one company."))
+        (self | target)._lock_for_update()
+        if amount > self._to_decimal(self.balance):
+            raise UserError(
+                self.env._(
+                    "%(account)s holds %(balance)s: it cannot transfer %(amount)s.",
+                    account=self.display_name,
+                    balance=self._format_amount(self.balance),
+                    amount=self._format_amount(amount),
+                )
+            )
+        move = self.env["account.move"]
+        if target.partner_id.commercial_partner_id != self.partner_id.commercial_partner_id:
+            move = self._create_transfer_move(target, amount)
+        description = description or self.env._(
+            "Transfer %(from_account)s -> %(to_account)s",
+            from_account=self.name,
+            to_account=target.name,
+        )
+        now = fields.Datetime.now()
+        lines = self._post_ledger_lines(
+            [
+                {
+                    "account_id": self.id,
+                    "kind": "transfer_out",
+                    "amount": -amount,
+                    "date": now,
+                    "description": description,
+                    "move_id": move.id,
+                },
+                {
+                    "account_id": target.id,
+                    "kind": "transfer_in",
+                    "amount": amount,
+                    "date": now,
+                    "description": description,
+                    "move_id": move.id,
+                },
+            ]
+        )
+        if move:
+            (self | target)._reconcile_advances()
+        return lines
+
+    def _create_transfer_move(self, target, amount):
+        self.ensure_one()
+        journal = self.env["account.journal"].search(
+            [*self.env["account.journal"]._check_company_domain(self.company_id)]
+            + [("type", "=", "general")],
+            limit=1,
+        )
+        if not journal:
+            raise UserError(self.env._("The company has no miscellaneous journal."))
+        label = self.env._(
+            "Prepaid balance %(from_account)s -> %(to_account)s",
+            from_account=self.name,
+            to_account=target.name,
+        )
+        move = (
+            self.env["account.move"]
+            .with_company(self.company_id)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": journal.id,
+                    "ref": label,
+                    "prepaid_account_id": target.id,
+                    "line_ids": [
+                        Command.create(
+                            self._prepare_receivable_line_vals(self.partner_id, amount, label)
+                        ),
+                        Command.create(
+                            self._prepare_receivable_line_vals(target.partner_id, -amount, label)
+                        ),
+                    ],
+                }
+            )
+        )
+        move.action_post()
+        return move
+
+    def _prepare_receivable_line_vals(self, partner, balance, label):
+        partner = partner.commercial_partner_id
+        receivable = partner.with_company(self.company_id).property_account_receivable_id
+        return {
+            "name": label,
+            "partner_id": partner.id,
+            "account_id": receivable.id,
+            "balance": float(balance),
+        }
+
+    # ------------------------------------------------------------------ invoicing
+
+    def _uninvoiced_lines(self, date_to=None):
+        """Consumption and fee lines of these accounts not yet on a posted or draft invoice."""
+        domain = [
+            ("account_id", "in", self.ids),
+            ("kind", "in", INVOICED_KINDS),
+            ("amount", "!=", 0),
+            "|",
+            ("invoice_id", "=", False),
+            ("invoice_id.state", "=", "cancel"),
+        ]
+        if date_to:
+            domain.append(("date", "<", date_to))
+        return self.env["prepaid.ledger.line"].search(domain, order="date, id")
+
+    def _period_start_boundary(self, day):
+        """Midnight starting ``day`` in the site's time zone, as naive UTC."""
+        tz_name = self.site_id.tz or self.company_id.partner_id.tz or self.env.user.tz
+        tz = pytz.timezone(tz_name or "UTC")
+        local = tz.localize(datetime.datetime.combine(day, datetime.time.min))
+        return local.astimezone(pytz.UTC).replace(tzinfo=None)
+
+    def _get_invoice_period_end(self, today):
+        """First day of the current invoicing period: everything before it is billable."""
+        self.ensure_one()
+        start = today.replace(day=1)
+        if self.site_id.invoice_period == "quarterly":
+            start = start.replace(month=(today.month - 1) // 3 * 3 + 1)
+        return start
+
+    def _invoice_ledger_lines(self, date_to, invoice_date=None):
+        """Invoice the consumption and fees booked before ``date_to`` (a date), per account.
+
+        ``invoice_date`` defaults to the day before ``date_to``, the period's last day.
+
+        :return: the posted invoices
+        """
+        invoices = self.env["account.move"]
+        for account in self:
+            invoices |= account._invoice_until(
+                account._period_start_boundary(date_to),
+                invoice_date or date_to - datetime.timedelta(days=1),
+            )
+        return invoices
+
+    def _invoice_until(self, boundary, invoice_date):
+        """Post one customer invoice of the lines booked before ``boundary`` (naive UTC
+        datetime; None: all), link them and their charges to it, and reconcile it
+        with the tenant's advances."""
+        self.ensure_one()
+        lines = self._uninvoiced_lines(boundary)
+        if not lines:
+            return self.env["account.move"]
+        invoice = self._create_period_invoice(lines, invoice_date)
+        invoice.action_post()
+        self._reconcile_advances()
+        if self.invoice_error:
+            self.invoice_error = False
+        return invoice
+
+    def _create_period_invoice(self, lines, invoice_date):
+        self.ensure_one()
+        line_groups = self._prepare_invoice_line_groups(lines)
+        Move = self.env["account.move"].with_company(self.company_id)
+        invoice = Move.create(self._prepare_invoice_vals(lines, line_groups, invoice_date))
+        invoice._check_prepaid_taxes_included()
+        self._add_rounding_line(invoice, lines)
+        lines.write({"invoice_id": invoice.id})
+        # Each group's line carries its sequence: link the charges it bills.
+        invoice_line_by_sequence = {line.sequence: line for line in invoice.invoice_line_ids}
+        for sequence, (_vals, charges) in enumerate(line_groups, start=FIRST_LINE_SEQUENCE):
+            if charges:
+                charges.write({"invoice_line_id": invoice_line_by_sequence[sequence].id})
+        return invoice
+
+    def _prepare_invoice_vals(self, lines, line_groups, invoice_date):
+        self.ensure_one()
+        journal = self.env["account.journal"].search(
+            [*self.env["account.journal"]._check_company_domain(self.company_id)]
+            + [("type", "=", "sale")],
+            limit=1,
+        )
+        if not journal:
+            raise UserError(self.env._("The company has no sales journal to invoice from."))
+        first, last = min(lines.mapped("date")), max(lines.mapped("date"))
+        return {
+            "move_type": "out_invoice",
+            "partner_id": self.partner_id.id,
+            "journal_id": journal.id,
+            "invoice_date": invoice_date,
+            "currency_id": self.currency_id.id,
+            "prepaid_account_id": self.id,
+            "ref": self.env._(
+                "%(account)s: %(start)s - %(end)s",
+                account=self.name,
+                start=first.date(),
+                end=last.date(),
+            ),
+            "invoice_line_ids": [
+                Command.create({**line_vals, "sequence": sequence})
+                for sequence, (line_vals, _charges) in enumerate(
+                    line_groups, start=FIRST_LINE_SEQUENCE
+                )
+            ],
+        }
+
+    def _prepare_invoice_line_groups(self, lines):
+        """``[(invoice line vals, charges)]``: one line per meter, product, band, tier and
+        price of the priced charges, and one per ledger line booked without charges."""
+        groups = defaultdict(lambda: self.env["prepaid.charge"])
+        result = []
+        for line in lines:
+            if not line.charge_ids:
+                result.append(
+                    (self._prepare_invoice_line_vals_from_ledger(line), self.env["prepaid.charge"])
+                )
+                continue
+            for charge in line.charge_ids:
+                key = (
+                    charge.meter_id,
+                    charge.product_id,
+                    charge.band,
+                    charge.tier,
+                    charge.unit_price,
+                )
+                groups[key] |= charge
+        for charges in groups.values():
+            result.append((self._prepare_invoice_line_vals(charges), charges))
+        return result
+
+    def _prepare_invoice_line_vals(self, charges):
+        """Invoice line of priced charges that share meter, product, band, tier and price."""
+        charge = charges[0]
+        product = charge.product_id or self._product_for_meter(charge.meter_id)
+        parts = [charge.meter_id.display_name or ""]
+        if charge.band:
+            parts.append(self._selection_label(charge, "band"))
+        if charge.tier:
+            parts.append(self.env._("tier %(tier)s", tier=charge.tier))
+        start = min(charges.mapped("date_start"))
+        end = max(charges.mapped("date_end"))
+        parts.append(f"{start.date() if start else ''} - {end.date() if end else ''}")
+        return {
+            "product_id": product.id,
+            "name": f"{product.name}: " + " / ".join(part for part in parts if part),
+            "quantity": sum(charges.mapped("quantity")),
+            "price_unit": charge.unit_price,
+        }
+
+    def _prepare_invoice_line_vals_from_ledger(self, line):
+        """Invoice line of a ledger line without charges (a fee, or a consumption booked bare)."""
+        product = line.product_id or self._product_for_meter(line.meter_id, line.kind)
+        return {
+            "product_id": product.id,
+            "name": line.description or product.name,
+            "quantity": 1.0,
+            "price_unit": -line.amount,
+        }
+
+    def _product_for_meter(self, meter, kind="consumption"):
+        site = self.site_id
+        if kind == "fee":
+            product = self.env.ref("prepaid_energy.product_fee", raise_if_not_found=False)
+        elif meter and meter.utility == "water":
+            product = site.water_product_id or self.env.ref(
+                "prepaid_energy.product_water", raise_if_not_found=False
+            )
+        else:
+            product = site.electricity_product_id or self.env.ref(
+                "prepaid_energy.product_electricity", raise_if_not_found=False
+            )
+        if not product:
+            raise UserError(self.env._("No product to invoice %(kind)s with.", kind=kind))
+        return product
+
+    @api.model
+    def _selection_label(self, record, field_name):
+        field = record._fields[field_name]
+        value = record[field_name]
+        if field.type == "selection":
+            return dict(field._description_selection(self.env)).get(value, value)
+        return str(value)
+
+    def _add_rounding_line(self, invoice, lines):
+        """Make the invoice total equal the charges deducted from the wallet.
+
+        Invoice lines round quantity x price per line; the ledger rounded the
+        charges its own way. The difference (a few cents) goes on one line.
+        """
+        self.ensure_one()
+        currency = self.currency_id
+        expected = -sum(self._to_decimal(line.amount) for line in lines)
+        difference = expected - self._to_decimal(currency.round(invoice.amount_total))
+        if not difference:
+            return
+        income_account = invoice.invoice_line_ids[:1].account_id
+        invoice.write(
+            {
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "name": self.env._("Rounding to the wallet's charges"),
+                            "sequence": ROUNDING_LINE_SEQUENCE,
+                            "account_id": income_account.id,
+                            "quantity": 1.0,
+                            "price_unit": float(difference),
+                            "tax_ids": [Command.clear()],
+                        }
+                    )
+                ]
+            }
+        )
+
+    def _reconcile_advances(self):
+        """Reconcile the tenants' open prepaid receivables: advances against invoices."""
+        tenants = {
+            (account.partner_id.commercial_partner_id, account.company_id) for account in self
+        }
+        for partner, company in tenants:
+            open_lines = self.env["account.move.line"].search(
+                [
+                    ("move_id.prepaid_account_id", "!=", False),
+                    ("partner_id", "child_of", partner.id),
+                    ("company_id", "=", company.id),
+                    ("parent_state", "=", "posted"),
+                    ("account_id.account_type", "=", "asset_receivable"),
+                    ("reconciled", "=", False),
+                ]
+            )
+            for lines in open_lines.grouped("account_id").values():
+                debits = lines.filtered(lambda line: line.amount_residual > 0)
+                credits = lines.filtered(lambda line: line.amount_residual < 0)
+                if debits and credits:
+                    (debits | credits).reconcile()
+
+    @api.model
+    def _cron_invoice_periods(self, batch_size=INVOICE_BATCH_SIZE):
+        """Invoice every account's closed periods, a batch of accounts per call.
+
+        An account that cannot be invoiced (a tax not included in the price, a
+        missing journal) gets the reason in ``invoice_error`` and a chatter
+        message, and is skipped until invoiced by hand.
+        """
+        today = fields.Date.context_today(self)
+        due = self._accounts_due_for_invoicing(today)
+        batch = due[:batch_size]
+        for account in batch:
+            account = account.with_company(account.company_id)
+            try:
+                with self.env.cr.savepoint():
+                    account._invoice_ledger_lines(account._get_invoice_period_end(today))
+            except (UserError, ValidationError) as error:
+                account.invoice_error = str(error)
+                account.message_post(
+                    body=self.env._("Automatic invoicing failed: %(error)s", error=error)
+                )
+        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(due) - len(batch))
+        return batch
+
+    @api.model
+    def _accounts_due_for_invoicing(self, today):
+        groups = self.env["prepaid.ledger.line"]._read_group(
+            [
+                ("kind", "in", INVOICED_KINDS),
+                ("amount", "!=", 0),
+                ("account_id.invoice_error", "=", False),
+                "|",
+                ("invoice_id", "=", False),
+                ("invoice_id.state", "=", "cancel"),
+            ],
+            ["account_id"],
+            ["date:min"],
+        )
+        due = self.browse()
+        for account, first_date in groups:
+            boundary = account._period_start_boundary(account._get_invoice_period_end(today))
+            if first_date < boundary:
+                due |= account
+        return due

@@ -1,0 +1,140 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from prepaid_energy_core import errors as core_errors
+from prepaid_energy_core import wallet
+
+LEDGER_KINDS = [
+    ("opening", "Opening balance"),
+    ("recharge", "Recharge"),
+    ("refund", "Refund"),
+    ("reversal", "Reversal"),
+    ("consumption", "Consumption"),
+    ("fee", "Fee"),
+    ("adjustment", "Adjustment"),
+    ("transfer_in", "Transfer in"),
+    ("transfer_out", "Transfer out"),
+]
+#: kinds billed on the period invoice
+INVOICED_KINDS = ("consumption", "fee")
+#: fields that may still change once a line is written: its billing state and label
+WRITABLE_FIELDS = frozenset({"invoice_id", "description"})
+
+
+class PrepaidLedgerLine(models.Model):
+    _name = "prepaid.ledger.line"
+    _description = "Prepaid account ledger line"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    account_id = fields.Many2one(
+        "prepaid.account",
+        string="Prepaid account",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+    )
+    partner_id = fields.Many2one(
+        related="account_id.partner_id", string="Tenant", store=True, index=True
+    )
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="account_id.currency_id")
+    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    kind = fields.Selection(LEDGER_KINDS, required=True, index=True)
+    amount = fields.Monetary(
+        required=True,
+        aggregator="sum",
+        help="Signed: credits (recharges, transfers in) are positive, debits negative.",
+    )
+    balance_after = fields.Monetary(
+        string="Balance after",
+        aggregator=None,
+        readonly=True,
+        help="The account balance right after this line was posted.",
+    )
+    description = fields.Char()
+    meter_id = fields.Many2one("prepaid.meter", index="btree_not_null", ondelete="restrict")
+    product_id = fields.Many2one(
+        "product.product",
+        help="Product the line is invoiced with when it has no priced charges (fees).",
+    )
+    recharge_id = fields.Many2one("prepaid.recharge", index="btree_not_null", ondelete="restrict")
+    payment_id = fields.Many2one("account.payment", index="btree_not_null", ondelete="restrict")
+    move_id = fields.Many2one(
+        "account.move",
+        string="Journal entry",
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The accounting entry that books this line (payment, reversal or transfer).",
+    )
+    charge_ids = fields.One2many("prepaid.charge", "ledger_line_id", string="Charges")
+    invoice_id = fields.Many2one(
+        "account.move",
+        index="btree_not_null",
+        ondelete="set null",
+        copy=False,
+    )
+    reversed_line_id = fields.Many2one(
+        "prepaid.ledger.line", string="Reverses", index="btree_not_null", ondelete="restrict"
+    )
+    reversal_line_ids = fields.One2many(
+        "prepaid.ledger.line", "reversed_line_id", string="Reversed by"
+    )
+    user_id = fields.Many2one(
+        "res.users", string="Operator", default=lambda self: self.env.user, readonly=True
+    )
+
+    @api.depends("kind", "amount", "account_id")
+    def _compute_display_name(self):
+        kinds = dict(LEDGER_KINDS)
+        for line in self:
+            line.display_name = f"{line.account_id.name or ''} {kinds.get(line.kind, '')}".strip()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Lines come through prepaid.account._post_ledger_lines, which locks the
+        # wallet and runs the alarms; a bare create would skip both.
+        if not self.env.context.get("prepaid_ledger_posting"):
+            raise UserError(
+                self.env._(
+                    "Ledger lines are posted through the prepaid account "
+                    "(recharge, refund, consumption...), never created by hand."
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        frozen = set(vals) - WRITABLE_FIELDS
+        if frozen:
+            raise UserError(
+                self.env._(
+                    "The prepaid ledger is append-only: %(fields)s cannot change. "
+                    "Post a correcting line (adjustment or reversal) instead.",
+                    fields=", ".join(sorted(frozen)),
+                )
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(
+            self.env._(
+                "The prepaid ledger is append-only: lines cannot be deleted. "
+                "Post a correcting line (adjustment or reversal) instead."
+            )
+        )
+
+    @api.model
+    def _check_sign(self, account, kind, amount):
+        """Refuse an amount whose sign the kind does not allow (a positive consumption...)."""
+        try:
+            wallet.check_sign(kind, amount)
+        except core_errors.ValidationError as error:
+            raise ValidationError(
+                self.env._(
+                    "Ledger line of %(account)s: %(error)s",
+                    account=account.display_name,
+                    error=error,
+                )
+            ) from None

@@ -1,0 +1,17 @@
+# property side
+from . import test_property_location
+from . import test_property_occupancy
+from . import test_property_meter
+from . import test_property_import
+from . import test_tariff_records
+from . import test_reading_ingest
+from . import test_reading_import
+from . import test_billing_pricing
+
+# money side
+from . import test_cashier_flow
+from . import test_cashier_rules
+from . import test_accounting_invoice
+from . import test_money_lifecycle
+from . import test_money_multicompany
+from . import test_concurrency_wallet

@@ -1,0 +1,10 @@
+# property side
+from . import prepaid_reading_import
+
+# money side
+from . import prepaid_account_open_wizard
+from . import prepaid_account_meter_line
+from . import prepaid_recharge_wizard
+from . import prepaid_account_close_wizard
+from . import prepaid_meter_replace_wizard
+from . import prepaid_invoice_wizard
