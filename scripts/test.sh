@@ -38,6 +38,8 @@ run_lint() {
     "$venv/bin/ruff" format --check .
     echo "== xml"
     "$venv/bin/python" scripts/check_xml.py
+    echo "== addon READMEs"
+    "$venv/bin/python" scripts/gen_addon_readme.py --check
     local mods
     mods=$(addons | tr '\n' ' ')
     if [ -n "$mods" ]; then
