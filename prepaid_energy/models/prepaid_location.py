@@ -1,6 +1,12 @@
+from decimal import Decimal
+
 from odoo import api, fields, models
 from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import float_repr
+
+from prepaid_energy_core import errors as core_errors
+from prepaid_energy_core import wallet
 
 LOCATION_TYPES = [
     ("site", "Site"),
@@ -231,6 +237,35 @@ class PrepaidLocation(models.Model):
                         parent=location.parent_id.complete_name,
                     )
                 )
+
+    @api.constrains("alarm1_amount", "alarm2_amount", "arrears_amount")
+    def _check_alarm_thresholds(self):
+        for site in self.filtered(lambda location: location.location_type == "site"):
+            site._get_wallet_thresholds()
+
+    def _get_wallet_thresholds(self):
+        """The site's alarm thresholds as the core's Thresholds.
+
+        Arrears always applies; an alarm amount of 0 means that warning is
+        not set up. Thresholds out of order (alarm1 > alarm2 > arrears) are a
+        ValidationError naming the site.
+        """
+        self.ensure_one()
+        digits = self.currency_id.decimal_places
+
+        def amount(value):
+            return Decimal(float_repr(self.currency_id.round(value), digits))
+
+        try:
+            return wallet.Thresholds(
+                alarm1=amount(self.alarm1_amount) if self.alarm1_amount else None,
+                alarm2=amount(self.alarm2_amount) if self.alarm2_amount else None,
+                arrears=amount(self.arrears_amount),
+            )
+        except core_errors.ValidationError as error:
+            raise ValidationError(
+                self.env._("Site %(site)s: %(error)s", site=self.display_name, error=error)
+            ) from None
 
     def action_view_meters(self):
         self.ensure_one()

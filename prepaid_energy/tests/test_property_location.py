@@ -51,6 +51,18 @@ class TestPropertyLocation(PropertyCase):
         with self.assertRaisesRegex(ValidationError, "cannot be placed under unit"):
             self.floor.parent_id = shop
 
+    def test_alarm_thresholds_must_be_in_order(self):
+        # alarm1 above alarm2 above arrears; 0 switches a warning off
+        self.site.write({"alarm1_amount": 50, "alarm2_amount": 10, "arrears_amount": 0})
+        with self.assertRaisesRegex(ValidationError, "Harbour Park: .*alarm1 5.00 not above"):
+            self.site.write({"alarm1_amount": 5})
+        with self.assertRaisesRegex(ValidationError, "alarm2 10.00 not above arrears 20.00"):
+            self.site.write({"arrears_amount": 20})
+        self.site.write({"alarm1_amount": 0, "alarm2_amount": 0, "arrears_amount": -10})
+        thresholds = self.site._get_wallet_thresholds()
+        self.assertEqual(thresholds.enabled_levels(), ("arrears",))
+        self.assertEqual(str(thresholds.arrears), "-10.00")
+
     def test_reading_interval_must_divide_a_day(self):
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
             self.site.reading_interval = 7
