@@ -41,5 +41,6 @@
         "wizards/prepaid_invoice_wizard_views.xml",
         "reports/prepaid_recharge_receipt.xml",
     ],
+    "post_init_hook": "post_init_hook",
     "application": True,
 }

@@ -20,5 +20,6 @@ from . import prepaid_ledger_line
 from . import prepaid_recharge
 from . import prepaid_account_closing
 from . import prepaid_integrity_report
+from . import account_journal
 from . import account_payment
 from . import account_move

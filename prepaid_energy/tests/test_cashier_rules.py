@@ -64,6 +64,46 @@ class TestCashierRules(MoneyCase):
             UserError, "has no outstanding account", amount=10.0, journal_id=wechat.id
         )
 
+    def test_a_new_cash_desk_sells_credit_once_set_up(self):
+        # A cash journal as Odoo creates it has methods without an outstanding
+        # account; the install hook's method gives them the journal's own cash
+        # account (and leaves a bank journal to its statement matching).
+        desk = self.env["account.journal"].create(
+            {"name": "Desk 2", "code": "CSH2", "type": "cash", "company_id": self.company.id}
+        )
+        wechat = self.env["account.journal"].create(
+            {"name": "WeChat Pay", "code": "WCP2", "type": "bank", "company_id": self.company.id}
+        )
+        self.assertFalse(desk.inbound_payment_method_line_ids.payment_account_id)
+        self._assert_refused(
+            UserError, "has no outstanding account", amount=10.0, journal_id=desk.id
+        )
+        (desk | wechat)._prepaid_book_cash_directly()
+        self.assertEqual(
+            desk.inbound_payment_method_line_ids.payment_account_id, desk.default_account_id
+        )
+        self.assertEqual(
+            desk.outbound_payment_method_line_ids.payment_account_id, desk.default_account_id
+        )
+        self.assertFalse(wechat.inbound_payment_method_line_ids.payment_account_id)
+        recharge = self._recharge(self.account, 10.0, journal_id=desk.id)
+        self.assertIn(desk.default_account_id, recharge.payment_id.move_id.line_ids.account_id)
+
+    def test_the_install_hook_set_up_the_existing_cash_desks(self):
+        # the test user works in its own company: look at the main one as the system
+        installed = (
+            self.env["account.journal"]
+            .sudo()
+            .search(
+                [("type", "=", "cash"), ("company_id", "=", self.env.ref("base.main_company").id)]
+            )
+        )
+        self.assertTrue(installed, "the main company has a cash journal")
+        methods = (
+            installed.inbound_payment_method_line_ids | installed.outbound_payment_method_line_ids
+        )
+        self.assertTrue(all(methods.mapped("payment_account_id")))
+
     @mute_logger("odoo.sql_db")
     def test_a_channel_reference_credits_once(self):
         self._recharge(self.account, 10.0, external_reference="TXN-42")
@@ -177,7 +217,6 @@ class TestCashierRules(MoneyCase):
         self.assertEqual(reversal.state, "rejected")
         self.assertFalse(reversal.reversal_move_id)
         self.assertFalse(recharge.is_reversed)
-        self.assertEqual(recharge.payment_id.state, "in_process")
         self.assertAlmostEqual(self.account.balance, 300.0)
 
     def test_a_manager_refunds_above_the_limit_directly(self):

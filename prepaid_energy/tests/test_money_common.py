@@ -67,13 +67,13 @@ class MoneyCase(AccountTestInvoicingCommon):
         cls.occupancy.action_activate()
         cls.meter = cls._create_meter("EL-0001", cls.unit)
 
-        # Cash desk: the payment hits the cash account directly (no statement to match).
+        # Cash desk: the payment hits the cash account directly (no statement to
+        # match), as the install hook sets up for every cash journal.
         cls.cash_journal = cls.company_data["default_journal_cash"]
-        cash_account = cls.cash_journal.default_account_id
+        cls.cash_journal._prepaid_book_cash_directly()
         cls.cash_in = cls.cash_journal.inbound_payment_method_line_ids[:1]
         cls.cash_out = cls.cash_journal.outbound_payment_method_line_ids[:1]
-        (cls.cash_in | cls.cash_out).payment_account_id = cash_account
-        cls.cash_account = cash_account
+        cls.cash_account = cls.cash_journal.default_account_id
         # Bank: outstanding receipts/payments accounts set up by AccountTestInvoicingCommon.
         cls.bank_journal = cls.company_data["default_journal_bank"]
         cls.bank_in = cls.inbound_payment_method_line
