@@ -13,6 +13,7 @@ from prepaid_energy_core import errors as core_errors
 from prepaid_energy_core import money, wallet
 
 from .prepaid_ledger_line import INVOICED_KINDS
+from .prepaid_reading import pg_array
 
 ALARM_LEVELS = [
     ("normal", "Normal"),
@@ -22,6 +23,18 @@ ALARM_LEVELS = [
 ]
 #: meter states the wallet drives; tripped, offline and not opened belong to the hardware
 WALLET_METER_STATES = ("normal", "alarm1", "alarm2", "arrears")
+#: what posting reads of the wallets (fetched at once after the lock)
+POSTING_FIELDS = [
+    "state",
+    "balance",
+    "company_id",
+    "site_id",
+    "alarm_state",
+    "alarm_level",
+    "credit_limit",
+    "emergency_credit_amount",
+    "emergency_credit_active",
+]
 #: accounts invoiced per cron batch
 INVOICE_BATCH_SIZE = 50
 #: invoice line sequences: billed lines from here on, the rounding line last
@@ -70,8 +83,10 @@ class PrepaidAccount(models.Model):
     meter_ids = fields.One2many("prepaid.meter", "account_id", string="Meters")
     meter_count = fields.Integer(compute="_compute_meter_count")
     ledger_line_ids = fields.One2many("prepaid.ledger.line", "account_id", string="Ledger")
+    # Not tracked: every posting moves it, the ledger is its history; the chatter
+    # logs the alarm level and state changes instead.
     balance = fields.Monetary(
-        compute="_compute_balance", store=True, tracking=True, help="Sum of the ledger lines."
+        compute="_compute_balance", store=True, help="Sum of the ledger lines."
     )
     uninvoiced_amount = fields.Monetary(
         string="Not yet invoiced",
@@ -252,16 +267,21 @@ class PrepaidAccount(models.Model):
 
     # ------------------------------------------------------------------ money helpers
 
-    def _to_decimal(self, amount):
+    def _to_decimal(self, amount, currency=None):
         """``amount`` (float, str, int or Decimal) as an exact Decimal in the currency's cents.
 
         Refuses an amount finer than the currency allows: a caller that did
         not round would otherwise lose or invent fractions of a cent. Floats
         are read at the currency's precision (their binary noise dropped).
+        ``currency``: the account's, when the caller has it already.
         """
-        currency = self.currency_id or self.env.company.currency_id
+        currency = currency or self.currency_id or self.env.company.currency_id
         digits = currency.decimal_places
         if isinstance(amount, float):
+            # fast path, same result: a float that prints in whole cents (stored balances)
+            exact = Decimal(repr(amount))
+            if exact == money.round_money(exact, digits):
+                return money.round_money(exact, digits)
             rounded = currency.round(amount)
             fine = not float_is_zero(amount - rounded, precision_digits=digits + 4)
             value = Decimal(repr(amount)) if fine else Decimal(float_repr(rounded, digits))
@@ -281,7 +301,7 @@ class PrepaidAccount(models.Model):
     def _format_amount(self, amount):
         return formatLang(self.env, float(amount), currency_obj=self.currency_id)
 
-    def _get_wallet_thresholds(self):
+    def _get_wallet_thresholds(self, currency=None):
         """The site's alarm thresholds as core Thresholds.
 
         Arrears always applies (an account without site settings is in
@@ -291,20 +311,24 @@ class PrepaidAccount(models.Model):
         site = self.site_id
         try:
             return wallet.Thresholds(
-                alarm1=self._to_decimal(site.alarm1_amount) if site.alarm1_amount else None,
-                alarm2=self._to_decimal(site.alarm2_amount) if site.alarm2_amount else None,
-                arrears=self._to_decimal(site.arrears_amount),
+                alarm1=self._to_decimal(site.alarm1_amount, currency)
+                if site.alarm1_amount
+                else None,
+                alarm2=self._to_decimal(site.alarm2_amount, currency)
+                if site.alarm2_amount
+                else None,
+                arrears=self._to_decimal(site.arrears_amount, currency),
             )
         except core_errors.ValidationError as error:
             raise ValidationError(
                 self.env._("Site %(site)s: %(error)s", site=site.display_name, error=error)
             ) from None
 
-    def _get_wallet_credit(self):
+    def _get_wallet_credit(self, currency=None):
         self.ensure_one()
         return wallet.Credit(
-            credit_limit=self._to_decimal(self.credit_limit),
-            emergency_amount=self._to_decimal(self.emergency_credit_amount),
+            credit_limit=self._to_decimal(self.credit_limit, currency),
+            emergency_amount=self._to_decimal(self.emergency_credit_amount, currency),
             emergency_active=self.emergency_credit_active and bool(self.emergency_credit_amount),
         )
 
@@ -320,8 +344,9 @@ class PrepaidAccount(models.Model):
         """Serialize every balance change of these wallets.
 
         Under REPEATABLE READ a second transaction waiting here fails with a
-        serialization error once the first commits, and is retried from the
-        start with a fresh snapshot: no balance update is ever lost.
+        serialization error once the first commits (a posting always writes the
+        rows: ``_write_balances``), and is retried from the start with a fresh
+        snapshot: no balance update is ever lost.
         """
         if self.ids:
             self.env.cr.execute(
@@ -369,59 +394,143 @@ class PrepaidAccount(models.Model):
         accounts = accounts.sudo()
         Line = Line.sudo()
         accounts._lock_for_update()
+        accounts.fetch(POSTING_FIELDS)  # one query, not every column on first use
         accounts._check_open_for_posting()
-        old_balances = {account.id: account._to_decimal(account.balance) for account in accounts}
+        by_id = {account.id: account for account in accounts}  # keeps one prefetch set
+        # per company: the related currency_id costs a compute per account
+        currencies = {company: company.currency_id for company in accounts.company_id}
+        currency_of = {account.id: currencies[account.company_id] for account in accounts}
+        old_balances = {
+            account.id: account._to_decimal(account.balance, currency_of[account.id])
+            for account in accounts
+        }
         running = dict(old_balances)
+        moves = defaultdict(list)  # account id -> [(kind, amount)] in posting order
         prepared = []
         for vals in vals_list:
-            account = accounts.browse(vals["account_id"])
-            amount = account._to_decimal(vals["amount"])
+            account = by_id[vals["account_id"]]
+            amount = account._to_decimal(vals["amount"], currency_of[account.id])
             Line._check_sign(account, vals["kind"], amount)
             running[account.id] += amount
+            moves[account.id].append((vals["kind"], amount))
             prepared.append(
                 {**vals, "amount": float(amount), "balance_after": float(running[account.id])}
             )
-        lines = Line.with_context(prepaid_ledger_posting=True).create(prepared)
-        for account in accounts:
-            account._apply_wallet_rules(
-                lines.filtered(lambda line, account=account: line.account_id == account),
-                old_balances[account.id],
-            )
+        lines = Line._insert_posted(prepared)
+        accounts._write_balances(running)
+        accounts._apply_wallet_rules(moves, old_balances)
         return lines.with_env(self.env)
 
-    def _apply_wallet_rules(self, lines, old_balance):
-        """Advance alarms and emergency credit over ``lines``, in posting order."""
-        self.ensure_one()
-        thresholds = self._get_wallet_thresholds()
-        alarm_state = wallet.AlarmState.from_dict(self.alarm_state)
-        credit = self._get_wallet_credit()
-        balance = old_balance
-        notifications = []
-        for line in lines:
-            new_balance = balance + self._to_decimal(line.amount)
-            try:
-                alarm_state, due = wallet.evaluate(
-                    alarm_state, balance, new_balance, line.kind, thresholds
-                )
-            except core_errors.ValidationError as error:
-                raise ValidationError(str(error)) from None
-            notifications.extend(due)
-            credit = wallet.settle_emergency_credit(credit, balance, new_balance, thresholds)
-            balance = new_balance
-        level = wallet.level(balance, thresholds)
-        previous_level = self.alarm_level
-        # Always written: the UPDATE is what makes a concurrent posting retry.
-        self.write(
-            {
+    def _write_balances(self, balances):
+        """Store the balances after a posting (``{account id: Decimal}``) in one UPDATE.
+
+        Every posted wallet is written, changed or not: that UPDATE is what makes a
+        concurrent posting waiting in ``_lock_for_update`` fail to serialize and
+        retry. The new lines were summed under the lock, so the old balance plus
+        them is the compute's sum, without summing the whole ledger again.
+        """
+        balance = self._fields["balance"]
+        self.env.remove_to_compute(balance, self)  # marked by the lines just inserted
+        self.flush_recordset(["balance"])
+        self.env.cr.execute(
+            SQL(
+                "UPDATE prepaid_account a SET balance = v.balance, write_uid = %s, write_date = %s"
+                " FROM unnest(%s::int4[], %s::numeric[]) AS v(id, balance) WHERE a.id = v.id",
+                self.env.uid,
+                self.env.cr.now(),
+                pg_array(balances),
+                pg_array(balances.values()),
+            )
+        )
+        self.invalidate_recordset(["balance", "write_uid", "write_date"], flush=False)
+        self.modified(["balance"])
+
+    def _apply_wallet_rules(self, moves, old_balances):
+        """Advance alarms and emergency credit over the new ledger amounts.
+
+        ``moves``: ``{account id: [(kind, Decimal amount), ...]}`` in posting
+        order; ``old_balances``: ``{account id: Decimal}`` before them. Only the
+        values that change are written (``_write_balances`` wrote every row
+        already), one write per set of identical values.
+        """
+        thresholds_cache, credit_cache = {}, {}
+        # per company: the related currency_id costs a compute per account
+        currencies = {company: company.currency_id for company in self.company_id}
+        to_write = defaultdict(list)  # changed values (as a hashable key) -> account ids
+        notified, level_changes = [], []
+        for account in self:
+            company = account.company_id
+            thresholds = account._wallet_thresholds_cached(
+                thresholds_cache, company, currencies[company]
+            )
+            credit = account._wallet_credit_cached(credit_cache, company, currencies[company])
+            stored_state = account.alarm_state  # a Json read deep-copies: once
+            alarm_state = wallet.AlarmState.from_dict(stored_state)
+            balance = old_balances[account.id]
+            notifications = []
+            for kind, amount in moves[account.id]:
+                new_balance = balance + amount
+                try:
+                    alarm_state, due = wallet.evaluate(
+                        alarm_state, balance, new_balance, kind, thresholds
+                    )
+                except core_errors.ValidationError as error:
+                    raise ValidationError(str(error)) from None
+                notifications.extend(due)
+                credit = wallet.settle_emergency_credit(credit, balance, new_balance, thresholds)
+                balance = new_balance
+            values = {
                 "alarm_state": alarm_state.to_dict(),
-                "alarm_level": level,
+                "alarm_level": wallet.level(balance, thresholds),
                 "emergency_credit_active": credit.emergency_active,
             }
-        )
-        self._notify_alarms(notifications)
+            stored = {
+                "alarm_state": stored_state,
+                "alarm_level": account.alarm_level,
+                "emergency_credit_active": account.emergency_credit_active,
+            }
+            changed = tuple(
+                (fname, tuple(value.items()) if fname == "alarm_state" else value)
+                for fname, value in values.items()
+                if stored[fname] != value
+            )
+            if changed:
+                to_write[changed].append(account.id)
+            if notifications:
+                notified.append((account, notifications))
+            if values["alarm_level"] != stored["alarm_level"]:
+                level_changes.append((account, stored["alarm_level"]))
+        for changed, account_ids in to_write.items():
+            self.browse(account_ids).write(
+                {
+                    fname: dict(value) if fname == "alarm_state" else value
+                    for fname, value in changed
+                }
+            )
+        for account, notifications in notified:
+            account._notify_alarms(notifications)
         self._sync_meter_states()
-        if level != previous_level:
-            self._on_alarm_level_changed(previous_level)
+        for account, previous_level in level_changes:
+            account._on_alarm_level_changed(previous_level)
+
+    def _wallet_thresholds_cached(self, cache, company, currency):
+        """``_get_wallet_thresholds``, computed once per site in ``cache``."""
+        key = (self.site_id, company)  # the currency is the company's
+        if key not in cache:
+            cache[key] = self._get_wallet_thresholds(currency)
+        return cache[key]
+
+    def _wallet_credit_cached(self, cache, company, currency):
+        """``_get_wallet_credit``, computed once per set of credit values in ``cache``."""
+        key = (
+            company,
+            self.credit_limit,
+            self.emergency_credit_amount,
+            self.emergency_credit_active,
+        )
+        if key not in cache:
+            cache[key] = self._get_wallet_credit(currency)
+        return cache[key]
 
     def _on_alarm_level_changed(self, previous_level):
         """Hook: the wallet's alarm level just changed from ``previous_level``.
@@ -452,14 +561,28 @@ class PrepaidAccount(models.Model):
             )
 
     def _sync_meter_states(self):
-        for account in self:
-            meters = account.meter_ids.filtered(
-                lambda meter, account=account: (
-                    meter.state in WALLET_METER_STATES and meter.state != account.alarm_level
-                )
+        """Give the wallet-driven meters their account's alarm level, one write per level."""
+        if not self:
+            return
+        Meter = self.env["prepaid.meter"]
+        Meter.flush_model(["state", "account_id", "active"])
+        self.flush_recordset(["alarm_level"])
+        # only the meters out of step: usually none, so nothing to read per meter
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT a.alarm_level, m.id FROM prepaid_meter m"
+                " JOIN prepaid_account a ON a.id = m.account_id"
+                " WHERE a.id = ANY(%s) AND m.active AND m.state IN %s"
+                " AND m.state != a.alarm_level ORDER BY m.id",
+                self.ids,
+                WALLET_METER_STATES,
             )
-            if meters:
-                meters.write({"state": account.alarm_level})
+        )
+        to_write = defaultdict(list)
+        for level, meter_id in rows:
+            to_write[level].append(meter_id)
+        for level, meter_ids in to_write.items():
+            Meter.browse(meter_ids).write({"state": level})
 
     # ------------------------------------------------------------------ actions
 

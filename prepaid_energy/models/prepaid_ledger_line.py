@@ -4,6 +4,8 @@ from odoo.exceptions import UserError, ValidationError
 from prepaid_energy_core import errors as core_errors
 from prepaid_energy_core import wallet
 
+from .prepaid_reading import insert_rows
+
 LEDGER_KINDS = [
     ("opening", "Opening balance"),
     ("recharge", "Recharge"),
@@ -93,8 +95,9 @@ class PrepaidLedgerLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # Lines come through prepaid.account._post_ledger_lines, which locks the
-        # wallet and runs the alarms; a bare create would skip both.
+        # Lines come through prepaid.account._post_ledger_lines (which inserts
+        # them with _insert_posted), locking the wallet and running the alarms; a
+        # bare create would skip both.
         if not self.env.context.get("prepaid_ledger_posting"):
             raise UserError(
                 self.env._(
@@ -103,6 +106,20 @@ class PrepaidLedgerLine(models.Model):
                 )
             )
         return super().create(vals_list)
+
+    @api.model
+    def _insert_posted(self, vals_list):
+        """Insert the lines ``prepaid.account._post_ledger_lines`` prepared (wallets
+        locked, signs checked, balances after set), defaults filled here.
+
+        One INSERT per chunk: a billing run posts a line per meter, and the ORM's
+        create took ~0.7 ms a line, most of the run (bench/ingest.py). No access
+        check here: the caller checked the wallets and posts as the system.
+        """
+        now = fields.Datetime.now()
+        return insert_rows(
+            self, [{"date": now, "user_id": self.env.uid, **vals} for vals in vals_list]
+        )
 
     def write(self, vals):
         frozen = set(vals) - WRITABLE_FIELDS

@@ -14,7 +14,7 @@ from prepaid_energy_core.drivers.base import TOU_BANDS
 from prepaid_energy_core.errors import ValidationError as CoreValidationError
 from prepaid_energy_core.tariff import PricingState, price_readings
 
-from .prepaid_reading import insert_rows, register_decimal
+from .prepaid_reading import insert_rows, pg_array, register_decimal
 
 METER_STATES = [
     ("not_opened", "Not opened"),
@@ -29,6 +29,20 @@ METER_STATES = [
 FLAG_TAGS = {"meter_replacement": "replacement"}
 #: meters priced per cron call; the cron runs again at once while some are left
 PRICING_BATCH = 2000
+#: what pricing reads of meters and readings (fetched per batch)
+PRICING_METER_FIELDS = [
+    "account_id",
+    "tariff_id",
+    "site_id",
+    "company_id",
+    "utility",
+    "multiplier",
+    "serial",
+    "priced_reading_id",
+    "pricing_state",
+    "pricing_error",
+]
+PRICING_READING_FIELDS = ["meter_id", "timestamp", "raw_delta", "has_bands", "flags", *TOU_BANDS]
 
 
 class PrepaidMeter(models.Model):
@@ -214,20 +228,22 @@ class PrepaidMeter(models.Model):
 
     def _core_last_reading(self):
         """The last accepted reading as the core sees it, or None."""
-        if not self.last_reading_date:
+        last_date = self.last_reading_date
+        if not last_date:
             return None
-        return core_readings.Reading(self.last_reading_date, register_decimal(self.last_total))
+        return core_readings.Reading(last_date, register_decimal(self.last_total))
 
     def _prepare_reading_vals(self, values, checked, hold_reason):
         """Values of a reading the core checked (``hold_reason``: why it is held)."""
         bands = values["bands"]
+        account = self.account_id
         if hold_reason:
             state = "rejected"
         else:
-            state = "new" if self.account_id else "unbilled"
+            state = "new" if account else "unbilled"
         vals = {
             "meter_id": self.id,
-            "account_id": self.account_id.id,
+            "account_id": account.id,
             "timestamp": values["timestamp"],
             "slot": values["slot"],
             "total": values["total"],
@@ -274,13 +290,17 @@ class PrepaidMeter(models.Model):
             SQL("%s = v.%s::%s", SQL.identifier(fname), SQL.identifier(fname), SQL(kind))
             for fname, kind in zip(fnames, types)
         )
-        values = SQL(", ").join(SQL("(%s)", SQL(", ").join(row)) for row in rows)
+        # one array per column: cheaper to build and parse than a VALUES list (pg_array)
+        arrays = SQL(", ").join(
+            SQL("%s::%s[]", pg_array(values), SQL(kind))
+            for values, kind in zip(zip(*rows), ("int", *types))
+        )
         self.env.cr.execute(
             SQL(
                 "UPDATE prepaid_meter m SET %s, write_date = NOW() AT TIME ZONE 'UTC'"
-                " FROM (VALUES %s) AS v(id, %s) WHERE m.id = v.id",
+                " FROM unnest(%s) AS v(id, %s) WHERE m.id = v.id",
                 assignments,
-                values,
+                arrays,
                 columns,
             )
         )
@@ -404,24 +424,29 @@ class PrepaidMeter(models.Model):
     def _price_new_readings(self):
         """Price these meters' new readings: charges, one ledger line per meter, new state."""
         self._lock_for_pricing()
-        readings = self.env["prepaid.reading"].search(
-            [("meter_id", "in", self.ids), ("state", "=", "new")], order="meter_id, timestamp, id"
+        # what the pricing reads, in one query each instead of every column on first use
+        self.fetch(PRICING_METER_FIELDS)
+        readings = self.env["prepaid.reading"].search_fetch(
+            [("meter_id", "in", self.ids), ("state", "=", "new")],
+            PRICING_READING_FIELDS,
+            order="meter_id, timestamp, id",
         )
+        self.priced_reading_id.fetch(PRICING_READING_FIELDS)
         by_meter = {}
         for reading in readings:
             by_meter.setdefault(reading.meter_id, []).append(reading)
-        tariffs = {}
+        tariffs, cache = {}, {}
         priced, errors = [], []
         for meter, meter_readings in by_meter.items():
             if not meter.account_id:
                 continue
             try:
-                result, core = meter._price_with_engine(meter_readings, tariffs)
+                result, core = meter._price_with_engine(meter_readings, tariffs, cache)
             except (CoreValidationError, UserError, ValidationError) as error:
                 errors.append((meter, str(error)))
                 continue
             priced.append((meter, meter_readings, result, core))
-        self._book_pricing(priced)
+        self._book_pricing(priced, cache)
         for meter, error in errors:
             if meter.pricing_error != error:
                 meter.pricing_error = error
@@ -439,14 +464,19 @@ class PrepaidMeter(models.Model):
             )
             self.invalidate_recordset(["priced_reading_id", "pricing_state", "account_id"])
 
-    def _price_with_engine(self, readings, tariffs):
-        """Run the engine on ``readings`` (this meter's new ones, in time order)."""
+    def _price_with_engine(self, readings, tariffs, cache=None):
+        """Run the engine on ``readings`` (this meter's new ones, in time order).
+
+        ``tariffs`` and ``cache`` keep what the meters of a run share (core
+        tariffs, site zones, currency digits).
+        """
+        cache = {} if cache is None else cache
         tariff = self._get_tariff()
         if not tariff:
             raise UserError(self.env._("meter %s has no tariff (nor its site)", self.serial))
         if tariff.id not in tariffs:
             tariffs[tariff.id] = tariff._to_core()
-        zone = self._site_zone()
+        zone = self._site_zone(cache)
         start = self.priced_reading_id
         chain = readings if start else readings[1:]
         start = start or readings[0]
@@ -468,13 +498,17 @@ class PrepaidMeter(models.Model):
                 core[-1] = core[-1]._replace(bands=None)
             core.append(core_reading)
             previous = reading
-        state = PricingState.from_dict(self.pricing_state) if self.pricing_state else None
+        pricing_state = self.pricing_state  # a Json read deep-copies: once
+        state = PricingState.from_dict(pricing_state) if pricing_state else None
+        company = self.company_id
+        if ("digits", company.id) not in cache:
+            cache["digits", company.id] = company.currency_id.decimal_places
         result = price_readings(
             tariffs[tariff.id],
             core,
             state,
             multiplier=register_decimal(self.multiplier),
-            digits=self.currency_id.decimal_places,
+            digits=cache["digits", company.id],
         )
         return result, core
 
@@ -485,12 +519,18 @@ class PrepaidMeter(models.Model):
             return False
         return all(reading[band] >= previous[band] for band in TOU_BANDS)
 
-    def _site_zone(self):
+    def _site_zone(self, cache=None):
         """The time zone name of the site's clock (TOU bands, cycles)."""
-        return self.site_id.tz or self.company_id.partner_id.tz or "UTC"
+        cache = {} if cache is None else cache
+        site = self.site_id  # in its meters' company: the site alone is the key
+        key = ("zone", site or self.company_id)
+        if key not in cache:
+            cache[key] = site.tz or self.company_id.partner_id.tz or "UTC"
+        return cache[key]
 
-    def _book_pricing(self, priced):
+    def _book_pricing(self, priced, cache=None):
         """Store what the engine priced: ledger lines, charges, meter memory, reading states."""
+        cache = {} if cache is None else cache
         if not priced:
             return
         # one consumption ledger line per meter and run (none when nothing was consumed)
@@ -502,18 +542,19 @@ class PrepaidMeter(models.Model):
             )
             ledger_lines = accounts._post_ledger_lines(
                 [
-                    meter._prepare_consumption_vals(readings, result)
+                    meter._prepare_consumption_vals(readings, result, cache)
                     for meter, readings, result, _c in to_post
                 ]
             )
         charge_vals = []
         for (meter, readings, result, core), line in zip(to_post, ledger_lines):
-            charge_vals += meter._prepare_charge_vals(readings, result, core, line)
-        insert_rows(self.env["prepaid.charge"], charge_vals)
-        done = self.env["prepaid.reading"].browse(
+            charge_vals += meter._prepare_charge_vals(readings, result, core, line, cache)
+        Charge = self.env["prepaid.charge"]
+        Charge.check_access("create")
+        insert_rows(Charge, charge_vals)
+        self.env["prepaid.reading"].browse(
             [reading.id for _meter, readings, _result, _core in priced for reading in readings]
-        )
-        done.with_context(prepaid_reading_checked=True).write({"state": "priced"})
+        )._mark_priced()
         self._write_rows(
             [
                 (meter.id, readings[-1].id, json.dumps(result.state.to_dict()), None)
@@ -527,38 +568,52 @@ class PrepaidMeter(models.Model):
         site = self.site_id
         return site.water_product_id if self.utility == "water" else site.electricity_product_id
 
-    def _prepare_consumption_vals(self, readings, result):
+    def _prepare_consumption_vals(self, readings, result, cache=None):
         """The consumption ledger line of one pricing run (debit: negative amount)."""
         unit = "m³" if self.utility == "water" else "kWh"
+        cache = {} if cache is None else cache
+        if "description" not in cache:
+            # translated once per run: a lookup per meter costs more than the line
+            cache["description"] = self.env._("%(meter)s: %(quantity)s %(unit)s up to %(end)s")
         return {
             "account_id": self.account_id.id,
             "kind": "consumption",
-            "amount": -float(result.total),
+            "amount": -result.total,  # Decimal: exact, no float round trip
             "date": readings[-1].timestamp,
-            "description": self.env._(
-                "%(meter)s: %(quantity)s %(unit)s up to %(end)s",
-                meter=self.serial,
-                quantity=result.quantity.normalize(),
-                unit=unit,
-                end=readings[-1].timestamp,
-            ),
+            "description": cache["description"]
+            % {
+                "meter": self.serial,
+                "quantity": result.quantity.normalize(),
+                "unit": unit,
+                "end": readings[-1].timestamp,
+            },
         }
 
-    def _prepare_charge_vals(self, readings, result, core, ledger_line):
+    def _prepare_charge_vals(self, readings, result, core, ledger_line, cache=None):
         """One charge per priced line, linked to the reading whose interval ends it."""
-        zone = self._site_zone()
+        cache = {} if cache is None else cache
+        zone = self._site_zone(cache)
         # core[0] is the reading billing starts from; core[i] (i >= 1) is the i-th new one
         # unless the first new reading was itself the start
         chain = readings[-(len(core) - 1) :] if len(core) > 1 else readings
         ends = [reading.timestamp for reading in core[1:]]
-        product = self._product()
+        key = ("product", self.site_id, self.utility)
+        if key not in cache:
+            cache[key] = self._product().id
+        # the same for every line of this meter: read once
+        common = {
+            "meter_id": self.id,
+            "account_id": self.account_id.id,
+            "ledger_line_id": ledger_line.id,
+            "product_id": cache[key],
+            "company_id": self.company_id.id,
+        }
         vals_list = []
         for line in result.lines:
             position = min(bisect.bisect_left(ends, line.end), len(chain) - 1)
             vals_list.append(
                 {
-                    "meter_id": self.id,
-                    "account_id": self.account_id.id,
+                    **common,
                     "reading_id": chain[position].id,
                     "date_start": to_utc(line.start, zone),
                     "date_end": to_utc(line.end, zone),
@@ -569,9 +624,6 @@ class PrepaidMeter(models.Model):
                     "unit_price": float(line.unit_price),
                     "amount": float(line.amount),
                     "tariff_version_id": int(line.version),
-                    "ledger_line_id": ledger_line.id,
-                    "product_id": product.id,
-                    "company_id": self.company_id.id,
                 }
             )
         return vals_list
