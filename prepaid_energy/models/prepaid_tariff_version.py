@@ -132,12 +132,14 @@ class PrepaidTariffVersion(models.Model):
         for price in self.price_ids:
             key = (price.season_id, price.band)
             if key in seen:
+                # computed outside _(): the string extractor cannot read an f-string
+                season = f" ({price.season_id.name})" if price.season_id else ""
                 raise ValidationError(
                     self.env._(
                         "%(version)s: band %(band)s has two prices%(season)s.",
                         version=self.display_name,
                         band=price.band,
-                        season=f" ({price.season_id.name})" if price.season_id else "",
+                        season=season,
                     )
                 )
             seen.add(key)

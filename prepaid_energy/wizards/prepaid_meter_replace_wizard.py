@@ -72,9 +72,9 @@ class PrepaidMeterReplaceWizard(models.TransientModel):
                     "Meter %(old)s (final reading %(final)s) replaced by %(new)s (start reading "
                     "%(start)s). %(reason)s",
                     old=old.display_name,
-                    final=f"{self.old_final_total:g}",
+                    final=format(self.old_final_total, "g"),
                     new=new.display_name,
-                    start=f"{self.new_start_total:g}",
+                    start=format(self.new_start_total, "g"),
                     reason=self.reason or "",
                 )
             )
