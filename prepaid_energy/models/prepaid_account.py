@@ -301,28 +301,15 @@ class PrepaidAccount(models.Model):
     def _format_amount(self, amount):
         return formatLang(self.env, float(amount), currency_obj=self.currency_id)
 
-    def _get_wallet_thresholds(self, currency=None):
-        """The site's alarm thresholds as core Thresholds.
+    def _get_wallet_thresholds(self):
+        """The site's alarm thresholds as core Thresholds (the site checks them).
 
-        Arrears always applies (an account without site settings is in
-        arrears at 0); an alarm amount of 0 means that warning is not set up.
+        An account without a site has no warnings and is in arrears at 0.
         """
         self.ensure_one()
-        site = self.site_id
-        try:
-            return wallet.Thresholds(
-                alarm1=self._to_decimal(site.alarm1_amount, currency)
-                if site.alarm1_amount
-                else None,
-                alarm2=self._to_decimal(site.alarm2_amount, currency)
-                if site.alarm2_amount
-                else None,
-                arrears=self._to_decimal(site.arrears_amount, currency),
-            )
-        except core_errors.ValidationError as error:
-            raise ValidationError(
-                self.env._("Site %(site)s: %(error)s", site=site.display_name, error=error)
-            ) from None
+        if not self.site_id:
+            return wallet.Thresholds(alarm1=None, alarm2=None)
+        return self.site_id._get_wallet_thresholds()
 
     def _get_wallet_credit(self, currency=None):
         self.ensure_one()
@@ -517,7 +504,7 @@ class PrepaidAccount(models.Model):
         """``_get_wallet_thresholds``, computed once per site in ``cache``."""
         key = (self.site_id, company)  # the currency is the company's
         if key not in cache:
-            cache[key] = self._get_wallet_thresholds(currency)
+            cache[key] = self._get_wallet_thresholds()
         return cache[key]
 
     def _wallet_credit_cached(self, cache, company, currency):
