@@ -7,6 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .test_money_common import MoneyCase
+from .test_property_common import create_tou_tier_tariff
 
 
 def utc(*args):
@@ -20,55 +21,7 @@ class TestAccountingInvoice(MoneyCase):
         super().setUpClass()
         # Workday: peak 08-22 at 1.00, valley 22-08 at 0.40; weekend flat 0.70.
         # Tiers per monthly cycle: above 100 kWh +0.10.
-        cls.tou = cls.env["prepaid.tariff"].create(
-            {
-                "name": "TOU",
-                "code": "TOU",
-                "version_ids": [
-                    Command.create(
-                        {
-                            "date_from": "2025-01-01",
-                            "kind": "tou",
-                            "period_ids": [
-                                Command.create(
-                                    {
-                                        "day_type": "workday",
-                                        "hour_from": 8,
-                                        "hour_to": 22,
-                                        "band": "peak",
-                                    }
-                                ),
-                                Command.create(
-                                    {
-                                        "day_type": "workday",
-                                        "hour_from": 22,
-                                        "hour_to": 8,
-                                        "band": "valley",
-                                    }
-                                ),
-                                Command.create(
-                                    {
-                                        "day_type": "weekend",
-                                        "hour_from": 0,
-                                        "hour_to": 24,
-                                        "band": "flat",
-                                    }
-                                ),
-                            ],
-                            "price_ids": [
-                                Command.create({"band": "peak", "price": 1.00}),
-                                Command.create({"band": "valley", "price": 0.40}),
-                                Command.create({"band": "flat", "price": 0.70}),
-                            ],
-                            "tier_ids": [
-                                Command.create({"qty_from": 0, "qty_to": 100, "surcharge": 0}),
-                                Command.create({"qty_from": 100, "surcharge": 0.10}),
-                            ],
-                        }
-                    )
-                ],
-            }
-        )
+        cls.tou = create_tou_tier_tariff(cls.env, name="TOU", code="TOU")
         # Shanghai is UTC+8 all year: local = UTC + 8 h.
         cls.tou_site = cls._create_site(
             cls.company, "Riverside", tz="Asia/Shanghai", default_tariff_id=cls.tou.id

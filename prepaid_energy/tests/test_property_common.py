@@ -12,6 +12,66 @@ def utc(*args):
     return datetime.datetime(*args)
 
 
+def create_tou_tier_tariff(env, **values):
+    """Workday: peak 08-22 at 1.00, valley 22-08 at 0.40; weekend: flat 0.70 all day.
+
+    Tiers per monthly cycle: 0-100 kWh no surcharge, above 100 kWh +0.10.
+    Shared by the property and the money tests.
+    """
+    return env["prepaid.tariff"].create(
+        {
+            "name": "Residential TOU",
+            "code": "RES-TOU",
+            "cycle_period": "monthly",
+            "cycle_start_day": 1,
+            "version_ids": [
+                Command.create(
+                    {
+                        "date_from": "2025-01-01",
+                        "kind": "tou",
+                        "period_ids": [
+                            Command.create(
+                                {
+                                    "day_type": "workday",
+                                    "hour_from": 8,
+                                    "hour_to": 22,
+                                    "band": "peak",
+                                }
+                            ),
+                            Command.create(
+                                {
+                                    "day_type": "workday",
+                                    "hour_from": 22,
+                                    "hour_to": 8,
+                                    "band": "valley",
+                                }
+                            ),
+                            Command.create(
+                                {
+                                    "day_type": "weekend",
+                                    "hour_from": 0,
+                                    "hour_to": 24,
+                                    "band": "flat",
+                                }
+                            ),
+                        ],
+                        "price_ids": [
+                            Command.create({"band": "peak", "price": 1.00}),
+                            Command.create({"band": "valley", "price": 0.40}),
+                            Command.create({"band": "flat", "price": 0.70}),
+                        ],
+                        "tier_ids": [
+                            Command.create({"qty_from": 0, "qty_to": 100, "surcharge": 0}),
+                            Command.create({"qty_from": 100, "surcharge": 0.10}),
+                        ],
+                    }
+                )
+            ],
+            **values,
+        }
+    )
+
+
 class PropertyCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
@@ -44,62 +104,7 @@ class PropertyCase(TransactionCase):
 
     @classmethod
     def _create_tou_tier_tariff(cls, **values):
-        """Workday: peak 08-22 at 1.00, valley 22-08 at 0.40; weekend: flat 0.70 all day.
-
-        Tiers per monthly cycle: 0-100 kWh no surcharge, above 100 kWh +0.10.
-        """
-        return cls.env["prepaid.tariff"].create(
-            {
-                "name": "Residential TOU",
-                "code": "RES-TOU",
-                "cycle_period": "monthly",
-                "cycle_start_day": 1,
-                "version_ids": [
-                    Command.create(
-                        {
-                            "date_from": "2025-01-01",
-                            "kind": "tou",
-                            "period_ids": [
-                                Command.create(
-                                    {
-                                        "day_type": "workday",
-                                        "hour_from": 8,
-                                        "hour_to": 22,
-                                        "band": "peak",
-                                    }
-                                ),
-                                Command.create(
-                                    {
-                                        "day_type": "workday",
-                                        "hour_from": 22,
-                                        "hour_to": 8,
-                                        "band": "valley",
-                                    }
-                                ),
-                                Command.create(
-                                    {
-                                        "day_type": "weekend",
-                                        "hour_from": 0,
-                                        "hour_to": 24,
-                                        "band": "flat",
-                                    }
-                                ),
-                            ],
-                            "price_ids": [
-                                Command.create({"band": "peak", "price": 1.00}),
-                                Command.create({"band": "valley", "price": 0.40}),
-                                Command.create({"band": "flat", "price": 0.70}),
-                            ],
-                            "tier_ids": [
-                                Command.create({"qty_from": 0, "qty_to": 100, "surcharge": 0}),
-                                Command.create({"qty_from": 100, "surcharge": 0.10}),
-                            ],
-                        }
-                    )
-                ],
-                **values,
-            }
-        )
+        return create_tou_tier_tariff(cls.env, **values)
 
     @classmethod
     def _open_account(cls, meters, start_readings):
