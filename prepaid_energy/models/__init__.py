@@ -3,6 +3,7 @@ from . import prepaid_holiday_calendar
 from . import prepaid_holiday
 from . import prepaid_tariff
 from . import prepaid_tariff_version
+from . import prepaid_tariff_line_mixin
 from . import prepaid_tariff_season
 from . import prepaid_tariff_period
 from . import prepaid_tariff_price

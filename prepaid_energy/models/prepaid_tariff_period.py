@@ -13,22 +13,10 @@ def format_hour(hours):
 
 class PrepaidTariffPeriod(models.Model):
     _name = "prepaid.tariff.period"
+    _inherit = "prepaid.tariff.seasonal.line.mixin"
     _description = "Time-of-use period of a day type"
     _order = "version_id, season_id, day_type, hour_from, id"
 
-    version_id = fields.Many2one(
-        "prepaid.tariff.version",
-        required=True,
-        index=True,
-        ondelete="cascade",
-    )
-    season_id = fields.Many2one(
-        "prepaid.tariff.season",
-        index=True,
-        ondelete="cascade",
-        domain="[('version_id', '=', version_id)]",
-        help="Empty when the version has no seasons.",
-    )
     day_type = fields.Selection(
         DAY_TYPES,
         required=True,
@@ -58,21 +46,6 @@ class PrepaidTariffPeriod(models.Model):
             )
         return schedules
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        # lines entered on a season belong to the season's version
-        for vals in vals_list:
-            if vals.get("season_id") and not vals.get("version_id"):
-                season = self.env["prepaid.tariff.season"].browse(vals["season_id"])
-                vals["version_id"] = season.version_id.id
-        return super().create(vals_list)
-
     @api.constrains("season_id", "day_type", "hour_from", "hour_to", "band")
     def _check_core_tariff(self):
         self.version_id._check_core_tariff_from_line()
-
-    def unlink(self):
-        versions = self.version_id
-        result = super().unlink()
-        versions.exists()._check_core_tariff_from_line()
-        return result

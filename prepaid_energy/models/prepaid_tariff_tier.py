@@ -5,12 +5,10 @@ from .prepaid_tariff_version import to_decimal
 
 class PrepaidTariffTier(models.Model):
     _name = "prepaid.tariff.tier"
+    _inherit = "prepaid.tariff.line.mixin"
     _description = "Consumption tier within a billing cycle"
     _order = "version_id, qty_from, id"
 
-    version_id = fields.Many2one(
-        "prepaid.tariff.version", required=True, index=True, ondelete="cascade"
-    )
     qty_from = fields.Float(string="From", digits=(16, 4), required=True)
     qty_to = fields.Float(
         string="Up to", digits=(16, 4), help="Exclusive; leave empty on the last tier."
@@ -34,9 +32,3 @@ class PrepaidTariffTier(models.Model):
     @api.constrains("qty_from", "qty_to", "surcharge")
     def _check_core_tariff(self):
         self.version_id._check_core_tariff_from_line()
-
-    def unlink(self):
-        versions = self.version_id
-        result = super().unlink()
-        versions.exists()._check_core_tariff_from_line()
-        return result
