@@ -20,3 +20,17 @@ class AccountJournal(models.Model):
             ).filtered(lambda line: not line.payment_account_id)
             if methods and journal.default_account_id:
                 methods.payment_account_id = journal.default_account_id
+
+    def _prepaid_payment_method(self, payment_type):
+        """The method a cashier's channel defaults to for ``payment_type``.
+
+        The first "inbound" or "outbound" method that books an entry (has an
+        outstanding account), else the first one: the recharge refuses a
+        method without an account, so offering it first would only fail.
+        """
+        methods = (
+            self.inbound_payment_method_line_ids
+            if payment_type == "inbound"
+            else self.outbound_payment_method_line_ids
+        )
+        return methods.filtered("payment_account_id")[:1] or methods[:1]

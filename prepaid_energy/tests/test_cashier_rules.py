@@ -89,6 +89,28 @@ class TestCashierRules(MoneyCase):
         recharge = self._recharge(self.account, 10.0, journal_id=desk.id)
         self.assertIn(desk.default_account_id, recharge.payment_id.move_id.line_ids.account_id)
 
+    def test_a_channel_defaults_to_a_method_that_books_an_entry(self):
+        # A card terminal journal: its first inbound method books nothing; a
+        # second one, added with an outstanding account, is what the wizards
+        # must offer by default (the open wizard used to take the first).
+        card = self.env["account.journal"].create(
+            {"name": "Card", "code": "CRD", "type": "bank", "company_id": self.company.id}
+        )
+        unbooked = card.inbound_payment_method_line_ids[:1]
+        self.assertEqual(card._prepaid_payment_method("inbound"), unbooked)
+        booked = self.env["account.payment.method.line"].create(
+            {
+                "name": "Terminal",
+                "journal_id": card.id,
+                "payment_method_id": unbooked.payment_method_id.id,
+                "payment_account_id": self.cash_account.id,
+            }
+        )
+        self.assertEqual(card._prepaid_payment_method("inbound"), booked)
+        for wizard_model in ("prepaid.recharge.wizard", "prepaid.account.open.wizard"):
+            wizard = self.env[wizard_model].new({"journal_id": card.id})
+            self.assertEqual(wizard.payment_method_line_id, booked, wizard_model)
+
     def test_the_install_hook_set_up_the_existing_cash_desks(self):
         # the test user works in its own company: look at the main one as the system
         installed = (

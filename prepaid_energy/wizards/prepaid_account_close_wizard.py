@@ -48,10 +48,7 @@ class PrepaidAccountCloseWizard(models.TransientModel):
     @api.depends("journal_id")
     def _compute_payment_method_line_id(self):
         for wizard in self:
-            methods = wizard.journal_id.outbound_payment_method_line_ids
-            wizard.payment_method_line_id = (
-                methods.filtered("payment_account_id")[:1] or methods[:1]
-            )
+            wizard.payment_method_line_id = wizard.journal_id._prepaid_payment_method("outbound")
 
     @api.onchange("account_id")
     def _onchange_account_id(self):

@@ -67,7 +67,7 @@ class PrepaidAccountOpenWizard(models.TransientModel):
     @api.depends("journal_id")
     def _compute_payment_method_line_id(self):
         for wizard in self:
-            wizard.payment_method_line_id = wizard.journal_id.inbound_payment_method_line_ids[:1]
+            wizard.payment_method_line_id = wizard.journal_id._prepaid_payment_method("inbound")
 
     @api.onchange("occupancy_id")
     def _onchange_occupancy_id(self):

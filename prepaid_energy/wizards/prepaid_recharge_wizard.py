@@ -56,15 +56,8 @@ class PrepaidRechargeWizard(models.TransientModel):
     @api.depends("journal_id", "payment_type")
     def _compute_payment_method_line_id(self):
         for wizard in self:
-            journal = wizard.journal_id
-            methods = (
-                journal.inbound_payment_method_line_ids
-                if wizard.payment_type == "inbound"
-                else journal.outbound_payment_method_line_ids
-            )
-            # Prefer a method that books an entry (has an outstanding account).
-            wizard.payment_method_line_id = (
-                methods.filtered("payment_account_id")[:1] or methods[:1]
+            wizard.payment_method_line_id = wizard.journal_id._prepaid_payment_method(
+                wizard.payment_type
             )
 
     @api.depends("reversed_recharge_id")
