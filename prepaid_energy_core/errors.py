@@ -105,6 +105,9 @@ MESSAGES = {
     "register range (limit %(limit)s)",
     "reading.meter_changed": "reading at %(timestamp)s comes from meter %(serial)s but the "
     "previous one from %(previous)s: give the new meter's start reading (replacement_start)",
+    # -- invoicing periods (periods.py)
+    "period.unknown": "unknown invoicing period %(period)r; expected one of %(periods)s",
+    "period.not_a_date": "an invoicing period needs a date, got %(value)r",
     # -- apportionment (apportion.py)
     "apportion.method": "unknown apportionment method %(method)r; expected one of %(methods)s",
     "apportion.digits": "digits must be an integer >= 0, got %(digits)r",
