@@ -18,6 +18,7 @@ from . import res_partner
 
 # money side
 from . import prepaid_account
+from . import prepaid_account_invoicing
 from . import prepaid_ledger_line
 from . import prepaid_recharge
 from . import prepaid_account_closing
@@ -25,3 +26,4 @@ from . import prepaid_integrity_report
 from . import account_journal
 from . import account_payment
 from . import account_move
+from . import account_move_line

@@ -1,8 +1,6 @@
-import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-import pytz
 from markupsafe import Markup
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -12,7 +10,8 @@ from odoo.tools.misc import formatLang
 from prepaid_energy_core import errors as core_errors
 from prepaid_energy_core import money, wallet
 
-from .prepaid_ledger_line import INVOICED_KINDS
+from ..tools import timezone
+from ..tools.core_errors import raise_as_odoo
 from .prepaid_reading import pg_array
 
 ALARM_LEVELS = [
@@ -35,11 +34,6 @@ POSTING_FIELDS = [
     "emergency_credit_amount",
     "emergency_credit_active",
 ]
-#: accounts invoiced per cron batch
-INVOICE_BATCH_SIZE = 50
-#: invoice line sequences: billed lines from here on, the rounding line last
-FIRST_LINE_SEQUENCE = 100
-ROUNDING_LINE_SEQUENCE = 1_000_000
 
 
 class PrepaidAccount(models.Model):
@@ -126,10 +120,11 @@ class PrepaidAccount(models.Model):
     )
     recharge_ids = fields.One2many("prepaid.recharge", "account_id", string="Recharges")
     recharge_count = fields.Integer(compute="_compute_recharge_count")
-    invoice_ids = fields.One2many(
+    invoice_ids = fields.Many2many(
         "account.move",
-        "prepaid_account_id",
-        domain=[("move_type", "in", ("out_invoice", "out_refund"))],
+        compute="_compute_invoice_ids",
+        string="Invoices",
+        help="Invoices and credit notes billing this wallet (alone or with the tenant's others).",
     )
     invoice_count = fields.Integer(compute="_compute_invoice_count")
     closing_ids = fields.One2many("prepaid.account.closing", "account_id")
@@ -181,6 +176,26 @@ class PrepaidAccount(models.Model):
     def _compute_recharge_count(self):
         for account in self:
             account.recharge_count = len(account.recharge_ids)
+
+    # the ledger lines an invoice bills, or the credit note that gives them back
+    @api.depends("ledger_line_ids.invoice_id", "ledger_line_ids.move_id")
+    def _compute_invoice_ids(self):
+        moves = self.env["account.move"].search(
+            [
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                "|",
+                ("prepaid_account_id", "in", self.ids),
+                ("invoice_line_ids.prepaid_account_id", "in", self.ids),
+            ],
+            order="id",
+        )
+        for account in self:
+            account.invoice_ids = moves.filtered(
+                lambda move, account=account: (
+                    move.prepaid_account_id == account._origin
+                    or account._origin in move.invoice_line_ids.prepaid_account_id
+                )
+            )
 
     @api.depends("invoice_ids")
     def _compute_invoice_count(self):
@@ -300,6 +315,12 @@ class PrepaidAccount(models.Model):
 
     def _format_amount(self, amount):
         return formatLang(self.env, float(amount), currency_obj=self.currency_id)
+
+    def _site_zone(self):
+        """The clock of the account: its site's time zone, else its company's, never the
+        user's (invoicing periods and the times tenants read follow it)."""
+        self.ensure_one()
+        return timezone.zone_name(self.site_id, self.company_id)
 
     def _get_wallet_thresholds(self):
         """The site's alarm thresholds as core Thresholds (the site checks them).
@@ -577,10 +598,8 @@ class PrepaidAccount(models.Model):
         for account in self:
             account._lock_for_update()
             account._check_open_for_posting()
-            try:
+            with raise_as_odoo(self.env):
                 credit = wallet.activate_emergency_credit(account._get_wallet_credit())
-            except core_errors.ValidationError as error:
-                raise UserError(str(error)) from None
             account.emergency_credit_active = credit.emergency_active
             account.message_post(
                 body=self.env._(
@@ -768,284 +787,3 @@ class PrepaidAccount(models.Model):
             "account_id": receivable.id,
             "balance": float(balance),
         }
-
-    # ------------------------------------------------------------------ invoicing
-
-    def _uninvoiced_lines(self, date_to=None):
-        """Consumption and fee lines of these accounts not yet on a posted or draft invoice."""
-        domain = [
-            ("account_id", "in", self.ids),
-            ("kind", "in", INVOICED_KINDS),
-            ("amount", "!=", 0),
-            "|",
-            ("invoice_id", "=", False),
-            ("invoice_id.state", "=", "cancel"),
-        ]
-        if date_to:
-            domain.append(("date", "<", date_to))
-        return self.env["prepaid.ledger.line"].search(domain, order="date, id")
-
-    def _period_start_boundary(self, day):
-        """Midnight starting ``day`` in the site's time zone, as naive UTC."""
-        tz_name = self.site_id.tz or self.company_id.partner_id.tz or self.env.user.tz
-        tz = pytz.timezone(tz_name or "UTC")
-        local = tz.localize(datetime.datetime.combine(day, datetime.time.min))
-        return local.astimezone(pytz.UTC).replace(tzinfo=None)
-
-    def _get_invoice_period_end(self, today):
-        """First day of the current invoicing period: everything before it is billable."""
-        self.ensure_one()
-        start = today.replace(day=1)
-        if self.site_id.invoice_period == "quarterly":
-            start = start.replace(month=(today.month - 1) // 3 * 3 + 1)
-        return start
-
-    def _invoice_ledger_lines(self, date_to, invoice_date=None):
-        """Invoice the consumption and fees booked before ``date_to`` (a date), per account.
-
-        ``invoice_date`` defaults to the day before ``date_to``, the period's last day.
-
-        :return: the posted invoices
-        """
-        invoices = self.env["account.move"]
-        for account in self:
-            invoices |= account._invoice_until(
-                account._period_start_boundary(date_to),
-                invoice_date or date_to - datetime.timedelta(days=1),
-            )
-        return invoices
-
-    def _invoice_until(self, boundary, invoice_date):
-        """Post one customer invoice of the lines booked before ``boundary`` (naive UTC
-        datetime; None: all), link them and their charges to it, and reconcile it
-        with the tenant's advances."""
-        self.ensure_one()
-        lines = self._uninvoiced_lines(boundary)
-        if not lines:
-            return self.env["account.move"]
-        invoice = self._create_period_invoice(lines, invoice_date)
-        invoice.action_post()
-        self._reconcile_advances()
-        if self.invoice_error:
-            self.invoice_error = False
-        return invoice
-
-    def _create_period_invoice(self, lines, invoice_date):
-        self.ensure_one()
-        line_groups = self._prepare_invoice_line_groups(lines)
-        Move = self.env["account.move"].with_company(self.company_id)
-        invoice = Move.create(self._prepare_invoice_vals(lines, line_groups, invoice_date))
-        invoice._check_prepaid_taxes_included()
-        self._add_rounding_line(invoice, lines)
-        lines.write({"invoice_id": invoice.id})
-        # Each group's line carries its sequence: link the charges it bills.
-        invoice_line_by_sequence = {line.sequence: line for line in invoice.invoice_line_ids}
-        for sequence, (_vals, charges) in enumerate(line_groups, start=FIRST_LINE_SEQUENCE):
-            if charges:
-                charges.write({"invoice_line_id": invoice_line_by_sequence[sequence].id})
-        return invoice
-
-    def _prepare_invoice_vals(self, lines, line_groups, invoice_date):
-        self.ensure_one()
-        journal = self.env["account.journal"].search(
-            [*self.env["account.journal"]._check_company_domain(self.company_id)]
-            + [("type", "=", "sale")],
-            limit=1,
-        )
-        if not journal:
-            raise UserError(self.env._("The company has no sales journal to invoice from."))
-        first, last = min(lines.mapped("date")), max(lines.mapped("date"))
-        return {
-            "move_type": "out_invoice",
-            "partner_id": self.partner_id.id,
-            "journal_id": journal.id,
-            "invoice_date": invoice_date,
-            "currency_id": self.currency_id.id,
-            "prepaid_account_id": self.id,
-            "ref": self.env._(
-                "%(account)s: %(start)s - %(end)s",
-                account=self.name,
-                start=first.date(),
-                end=last.date(),
-            ),
-            "invoice_line_ids": [
-                Command.create({**line_vals, "sequence": sequence})
-                for sequence, (line_vals, _charges) in enumerate(
-                    line_groups, start=FIRST_LINE_SEQUENCE
-                )
-            ],
-        }
-
-    def _prepare_invoice_line_groups(self, lines):
-        """``[(invoice line vals, charges)]``: one line per meter, product, band, tier and
-        price of the priced charges, and one per ledger line booked without charges."""
-        groups = defaultdict(lambda: self.env["prepaid.charge"])
-        result = []
-        for line in lines:
-            if not line.charge_ids:
-                result.append(
-                    (self._prepare_invoice_line_vals_from_ledger(line), self.env["prepaid.charge"])
-                )
-                continue
-            for charge in line.charge_ids:
-                key = (
-                    charge.meter_id,
-                    charge.product_id,
-                    charge.band,
-                    charge.tier,
-                    charge.unit_price,
-                )
-                groups[key] |= charge
-        for charges in groups.values():
-            result.append((self._prepare_invoice_line_vals(charges), charges))
-        return result
-
-    def _prepare_invoice_line_vals(self, charges):
-        """Invoice line of priced charges that share meter, product, band, tier and price."""
-        charge = charges[0]
-        product = charge.product_id or self._product_for_meter(charge.meter_id)
-        parts = [charge.meter_id.display_name or ""]
-        if charge.band:
-            parts.append(self._selection_label(charge, "band"))
-        if charge.tier:
-            parts.append(self.env._("tier %(tier)s", tier=charge.tier))
-        start = min(charges.mapped("date_start"))
-        end = max(charges.mapped("date_end"))
-        parts.append(f"{start.date() if start else ''} - {end.date() if end else ''}")
-        return {
-            "product_id": product.id,
-            "name": f"{product.name}: " + " / ".join(part for part in parts if part),
-            "quantity": sum(charges.mapped("quantity")),
-            "price_unit": charge.unit_price,
-        }
-
-    def _prepare_invoice_line_vals_from_ledger(self, line):
-        """Invoice line of a ledger line without charges (a fee, or a consumption booked bare)."""
-        product = line.product_id or self._product_for_meter(line.meter_id, line.kind)
-        return {
-            "product_id": product.id,
-            "name": line.description or product.name,
-            "quantity": 1.0,
-            "price_unit": -line.amount,
-        }
-
-    def _product_for_meter(self, meter, kind="consumption"):
-        site = self.site_id
-        if kind == "fee":
-            product = self.env.ref("prepaid_energy.product_fee", raise_if_not_found=False)
-        elif meter and meter.utility == "water":
-            product = site.water_product_id or self.env.ref(
-                "prepaid_energy.product_water", raise_if_not_found=False
-            )
-        else:
-            product = site.electricity_product_id or self.env.ref(
-                "prepaid_energy.product_electricity", raise_if_not_found=False
-            )
-        if not product:
-            raise UserError(self.env._("No product to invoice %(kind)s with.", kind=kind))
-        return product
-
-    @api.model
-    def _selection_label(self, record, field_name):
-        field = record._fields[field_name]
-        value = record[field_name]
-        if field.type == "selection":
-            return dict(field._description_selection(self.env)).get(value, value)
-        return str(value)
-
-    def _add_rounding_line(self, invoice, lines):
-        """Make the invoice total equal the charges deducted from the wallet.
-
-        Invoice lines round quantity x price per line; the ledger rounded the
-        charges its own way. The difference (a few cents) goes on one line.
-        """
-        self.ensure_one()
-        currency = self.currency_id
-        expected = -sum(self._to_decimal(line.amount) for line in lines)
-        difference = expected - self._to_decimal(currency.round(invoice.amount_total))
-        if not difference:
-            return
-        income_account = invoice.invoice_line_ids[:1].account_id
-        invoice.write(
-            {
-                "invoice_line_ids": [
-                    Command.create(
-                        {
-                            "name": self.env._("Rounding to the wallet's charges"),
-                            "sequence": ROUNDING_LINE_SEQUENCE,
-                            "account_id": income_account.id,
-                            "quantity": 1.0,
-                            "price_unit": float(difference),
-                            "tax_ids": [Command.clear()],
-                        }
-                    )
-                ]
-            }
-        )
-
-    def _reconcile_advances(self):
-        """Reconcile the tenants' open prepaid receivables: advances against invoices."""
-        tenants = {
-            (account.partner_id.commercial_partner_id, account.company_id) for account in self
-        }
-        for partner, company in tenants:
-            open_lines = self.env["account.move.line"].search(
-                [
-                    ("move_id.prepaid_account_id", "!=", False),
-                    ("partner_id", "child_of", partner.id),
-                    ("company_id", "=", company.id),
-                    ("parent_state", "=", "posted"),
-                    ("account_id.account_type", "=", "asset_receivable"),
-                    ("reconciled", "=", False),
-                ]
-            )
-            for lines in open_lines.grouped("account_id").values():
-                debits = lines.filtered(lambda line: line.amount_residual > 0)
-                credits = lines.filtered(lambda line: line.amount_residual < 0)
-                if debits and credits:
-                    (debits | credits).reconcile()
-
-    @api.model
-    def _cron_invoice_periods(self, batch_size=INVOICE_BATCH_SIZE):
-        """Invoice every account's closed periods, a batch of accounts per call.
-
-        An account that cannot be invoiced (a tax not included in the price, a
-        missing journal) gets the reason in ``invoice_error`` and a chatter
-        message, and is skipped until invoiced by hand.
-        """
-        today = fields.Date.context_today(self)
-        due = self._accounts_due_for_invoicing(today)
-        batch = due[:batch_size]
-        for account in batch:
-            account = account.with_company(account.company_id)
-            try:
-                with self.env.cr.savepoint():
-                    account._invoice_ledger_lines(account._get_invoice_period_end(today))
-            except (UserError, ValidationError) as error:
-                account.invoice_error = str(error)
-                account.message_post(
-                    body=self.env._("Automatic invoicing failed: %(error)s", error=error)
-                )
-        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(due) - len(batch))
-        return batch
-
-    @api.model
-    def _accounts_due_for_invoicing(self, today):
-        groups = self.env["prepaid.ledger.line"]._read_group(
-            [
-                ("kind", "in", INVOICED_KINDS),
-                ("amount", "!=", 0),
-                ("account_id.invoice_error", "=", False),
-                "|",
-                ("invoice_id", "=", False),
-                ("invoice_id.state", "=", "cancel"),
-            ],
-            ["account_id"],
-            ["date:min"],
-        )
-        due = self.browse()
-        for account, first_date in groups:
-            boundary = account._period_start_boundary(account._get_invoice_period_end(today))
-            if first_date < boundary:
-                due |= account
-        return due

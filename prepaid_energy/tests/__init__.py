@@ -13,8 +13,10 @@ from . import test_billing_pricing
 from . import test_cashier_flow
 from . import test_cashier_rules
 from . import test_accounting_invoice
+from . import test_accounting_cutoff
 from . import test_accounting_precision
 from . import test_accounting_access
+from . import test_accounting_chart_cn
 from . import test_money_lifecycle
 from . import test_money_multicompany
 from . import test_concurrency_wallet
