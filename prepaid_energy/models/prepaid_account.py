@@ -219,6 +219,7 @@ class PrepaidAccount(models.Model):
             account.uninvoiced_amount = -sum(lines.mapped("amount"))
 
     @api.depends(
+        "state",
         "balance",
         "credit_limit",
         "emergency_credit_amount",
@@ -231,7 +232,10 @@ class PrepaidAccount(models.Model):
             balance = account._to_decimal(account.balance)
             credit = account._get_wallet_credit()
             account.available_credit = float(wallet.available_credit(balance, thresholds, credit))
-            account.in_arrears = wallet.is_in_arrears(balance, thresholds, credit)
+            # only a running wallet can be in arrears: closing ends the alarms
+            account.in_arrears = account.state == "open" and wallet.is_in_arrears(
+                balance, thresholds, credit
+            )
 
     # ------------------------------------------------------------------ CRUD
 
@@ -244,7 +248,33 @@ class PrepaidAccount(models.Model):
         accounts = super().create(vals_list)
         for account in accounts:
             account.message_subscribe(partner_ids=account.partner_id.ids)
+        accounts.filtered(lambda account: account.state != "draft")._sync_alarms_with_state()
         return accounts
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals:
+            self._sync_alarms_with_state()
+        return result
+
+    def _sync_alarms_with_state(self):
+        """An opened wallet's alarm level follows its balance from the start (a new
+        account at 0 is in arrears); closing ends the alarms (level back to normal,
+        nothing notified is remembered). No notification either way: a tenant is
+        told when the balance falls, not when the account changes state."""
+        for account in self:
+            previous = account.alarm_level
+            if account.state == "open":
+                balance = account._to_decimal(account.balance)
+                values = {"alarm_level": wallet.level(balance, account._get_wallet_thresholds())}
+            else:
+                values = {"alarm_level": "normal", "alarm_state": {}}
+            changed = {name: value for name, value in values.items() if account[name] != value}
+            if not changed:
+                continue
+            account.write(changed)  # no "state" in it: no recursion
+            if account.alarm_level != previous:
+                account._on_alarm_level_changed(previous)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_unused(self):
@@ -549,16 +579,29 @@ class PrepaidAccount(models.Model):
         """
 
     def _notify_alarms(self, notifications):
-        """Tell the tenant (a follower) about each threshold the balance fell to."""
+        """Tell the tenant (a follower) about each threshold the balance fell to.
+
+        Not while the account is being closed: its final consumption and the
+        settlement are no reason to ask a departing tenant for a recharge.
+        """
         self.ensure_one()
+        if self.env.context.get("prepaid_closing_account_id") == self.id:
+            return
         labels = dict(ALARM_LEVELS)
+        zone = self._site_zone()
+        when = self.env._(
+            "%(time)s, %(zone)s time",
+            time=timezone.format_local(self.env, fields.Datetime.now(), zone),
+            zone=zone,
+        )
         for notification in notifications:
             body = self.env._(
-                "%(level)s: the balance of prepaid account %(account)s is %(balance)s, at or "
-                "below %(threshold)s. Please recharge.",
+                "%(level)s: the balance of prepaid account %(account)s is %(balance)s "
+                "(%(when)s), at or below %(threshold)s. Please recharge.",
                 level=labels[notification.level],
                 account=self.name,
                 balance=self._format_amount(notification.balance),
+                when=when,
                 threshold=self._format_amount(notification.threshold),
             )
             self.message_post(

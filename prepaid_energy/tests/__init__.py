@@ -18,6 +18,7 @@ from . import test_accounting_precision
 from . import test_accounting_access
 from . import test_accounting_chart_cn
 from . import test_money_lifecycle
+from . import test_money_alarms
 from . import test_money_multicompany
 from . import test_concurrency_wallet
 from . import test_core_error_bridge

@@ -78,7 +78,8 @@ class PrepaidAccountCloseWizard(models.TransientModel):
         self.account_id.check_access("write")
         self._check_input()
         with self.env.cr.savepoint():
-            closing = self._close()
+            # the final consumption and the settlement ask nobody for a recharge
+            closing = self.with_context(prepaid_closing_account_id=self.account_id.id)._close()
         return {
             "type": "ir.actions.act_window",
             "res_model": "prepaid.account.closing",
