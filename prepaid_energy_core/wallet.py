@@ -32,37 +32,29 @@ from decimal import Decimal
 from .errors import ValidationError
 from .money import ZERO, to_decimal
 
-RECHARGE = "recharge"
-REFUND = "refund"
-REVERSAL = "reversal"
-CONSUMPTION = "consumption"
-FEE = "fee"
-ADJUSTMENT = "adjustment"
-TRANSFER_IN = "transfer_in"
-TRANSFER_OUT = "transfer_out"
-OPENING = "opening"
+# the words come from the vocabulary (one spelling everywhere); kept here by name
+# for the callers that import them from the wallet
+from .vocabulary import (  # noqa: F401 (re-exported)
+    ADJUSTMENT,
+    ALARM1,
+    ALARM2,
+    ARREARS,
+    CONSUMPTION,
+    FEE,
+    KIND_SIGNS,
+    LEDGER_KINDS,
+    LEVELS,
+    NORMAL,
+    OPENING,
+    RECHARGE,
+    REFUND,
+    REVERSAL,
+    TRANSFER_IN,
+    TRANSFER_OUT,
+)
 
-#: sign each ledger kind may carry: +1 credit, -1 debit, 0 either sign
-KIND_SIGNS = {
-    RECHARGE: 1,
-    TRANSFER_IN: 1,
-    REFUND: -1,
-    CONSUMPTION: -1,
-    FEE: -1,
-    TRANSFER_OUT: -1,
-    ADJUSTMENT: 0,
-    REVERSAL: 0,
-    OPENING: 0,
-}
-LEDGER_KINDS = tuple(KIND_SIGNS)
-
-NORMAL = "normal"
-ALARM1 = "alarm1"
-ALARM2 = "alarm2"
-ARREARS = "arrears"
-#: alarm levels from the shallowest to the deepest
-LEVELS = (NORMAL, ALARM1, ALARM2, ARREARS)
-ALARM_LEVELS = (ALARM1, ALARM2, ARREARS)
+#: the levels a balance can fall to (all but normal), shallowest first
+ALARM_LEVELS = LEVELS[1:]
 
 
 def _check_kind(kind):

@@ -97,7 +97,9 @@ class AccountMove(models.Model):
                 )
         accounts = self.env["prepaid.account"].browse([vals["account_id"] for vals in vals_list])
         accounts.with_context(prepaid_credit_note=True)._post_ledger_lines(vals_list)
-        accounts.sudo()._reconcile_advances()
+        # reconciling touches the tenant's other entries, which the user may not read
+        accounts_sudo = accounts.sudo()
+        accounts_sudo._reconcile_advances()
 
     def _prepaid_credit_shares(self):
         """``{prepaid.account: amount}`` this credit note gives back, in company currency."""

@@ -290,16 +290,17 @@ class PrepaidAccount(models.Model):
     @api.model
     def _next_number(self, company, code, prefix):
         """Next number of the per-company sequence ``code``; created on first use."""
-        Sequence = self.env["ir.sequence"].sudo()
+        # sequences are settings: numbering does not need the user's rights on them
+        sequence_sudo = self.env["ir.sequence"].sudo()
         domain = [("code", "=", code), ("company_id", "=", company.id)]
-        if not Sequence.search_count(domain, limit=1):
+        if not sequence_sudo.search_count(domain, limit=1):
             # First use in this company. Touching the company row makes a concurrent
             # first use wait, fail to serialize and retry: it then finds this sequence
             # instead of creating a second one.
             self.env.cr.execute(
                 SQL("UPDATE res_company SET write_date = write_date WHERE id = %s", company.id)
             )
-            Sequence.create(
+            sequence_sudo.create(
                 {
                     "name": f"{code} ({company.name})",
                     "code": code,
@@ -308,7 +309,7 @@ class PrepaidAccount(models.Model):
                     "company_id": company.id,
                 }
             )
-        return Sequence.with_company(company).next_by_code(code)
+        return sequence_sudo.with_company(company).next_by_code(code)
 
     # ------------------------------------------------------------------ money helpers
 

@@ -69,9 +69,10 @@ class TestCoreErrorBridge(TransactionCase):
             raise core_errors.MeterRefused("relay refused: keep-power is on", code=0x04)
         self.assertNotIsInstance(caught.exception, ValidationError)
         self.assertEqual(caught.exception.args[0], "relay refused: keep-power is on (code 4)")
+        uncoded = "no code: as it was written"  # a core error without a code
         with self.assertRaises(ValidationError) as caught, raise_as_odoo(self.env):
-            raise core_errors.ValidationError("no code: as it was written")
-        self.assertEqual(caught.exception.args[0], "no code: as it was written")
+            raise core_errors.ValidationError(uncoded)
+        self.assertEqual(caught.exception.args[0], uncoded)
 
     def test_the_same_core_error_is_the_same_odoo_error_everywhere(self):
         # before, an emergency credit refused by the core was a UserError here while the
