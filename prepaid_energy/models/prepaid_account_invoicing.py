@@ -236,7 +236,7 @@ class PrepaidAccount(models.Model):
             raise UserError(
                 self.env._(
                     "The company %(company)s has no sales journal to invoice from: add one in "
-                    "Invoicing > Configuration > Journals.",
+                    "Invoicing > Configuration > Accounting > Journals.",
                     company=self.company_id.name,
                 )
             )
