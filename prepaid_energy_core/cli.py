@@ -25,7 +25,6 @@ from .errors import (
     MeterRefused,
     PrepaidEnergyError,
     ProtocolError,
-    TransportError,
     TransportTimeout,
     ValidationError,
 )
@@ -102,12 +101,17 @@ def _amount(text):
 
 
 def _when(text):
+    """An ISO time as the meter keeps it: naive local time (an offset is converted)."""
     try:
-        return datetime.datetime.fromisoformat(text)
+        when = datetime.datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected an ISO time such as 2025-03-01T12:00:00, got {text!r}"
         ) from None
+    if when.tzinfo is not None:
+        # meters keep local wall time: 12:00+00:00 is set as this machine's local time
+        when = when.astimezone().replace(tzinfo=None)
+    return when
 
 
 def _common_options():
@@ -410,9 +414,6 @@ def exit_code_for(error):
         return EXIT_USAGE
     # the poller's classification, so a fault reads the same in a cycle and here
     return _EXIT_CODE_OF_ERROR_KIND.get(poller.classify(error), EXIT_PROTOCOL)
-    if isinstance(error, TransportError):
-        return EXIT_TRANSPORT
-    return EXIT_PROTOCOL
 
 
 class Output:

@@ -378,6 +378,24 @@ def test_dlt645_time_sync_to_one_meter_reads_its_clock_back(dlt_bus):
     assert dlt_bus.meters["000000000001"].meter_time().year != 2030
 
 
+def test_dlt645_clock_after_2068_reads_back_as_20yy(dlt_bus):
+    # two year digits: 75 is 2075 (two-digit-year parsing would say 1975)
+    code, out, _ = run(["time", "--at", "2075-06-07T08:09:10", *dlt(dlt_bus, "--address", "1")])
+    assert code == 0
+    assert re.search(r"^Meter clock now +2075-06-07 08:09", out, re.MULTILINE)
+    assert dlt_bus.meters["000000000001"].meter_time().year == 2075
+
+
+def test_time_with_an_offset_is_set_as_local_wall_time(dlt_bus):
+    at = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    local = at.astimezone().replace(tzinfo=None)
+    code, out, _ = run(["time", "--at", at.isoformat(), *dlt(dlt_bus, "--address", "3", "--json")])
+    assert code == 0
+    assert json.loads(out)["time"] == local.isoformat()
+    meter_clock = dlt_bus.meters["000000000003"].meter_time()
+    assert local <= meter_clock <= local + datetime.timedelta(seconds=30)
+
+
 def test_dlt645_broadcast_time_sync_sets_every_meter(dlt_bus):
     code, out, _ = run(["time", "--at", "2031-05-06T07:08:09", *dlt(dlt_bus)])
     assert code == 0

@@ -181,6 +181,31 @@ def test_expired_deadline_is_refused(driver, meters):
     assert meters[QUIET].relay_closed
 
 
+def test_trip_with_the_no_expiry_deadline_opens_the_relay(driver, meters):
+    # head-ends send 2099-12-30 23:59:59 for "no expiry": YY = 99 is 2099, not 1999
+    driver.set_relay(QUIET, RELAY_TRIP, deadline=codec.NO_EXPIRY_DEADLINE)
+    assert meters[QUIET].relay_closed is False
+    assert meters[QUIET].commands_applied[-1][0] == RELAY_TRIP
+    assert driver.read_status(QUIET).relay_open
+    # and a close with the same deadline closes it again
+    driver.set_relay(QUIET, RELAY_CLOSE, deadline=codec.NO_EXPIRY_DEADLINE)
+    assert meters[QUIET].relay_closed is True
+
+
+@pytest.mark.parametrize(
+    "deadline",
+    [
+        datetime.datetime.now().replace(microsecond=0) - datetime.timedelta(minutes=1),
+        datetime.datetime(2000, 1, 1),  # the oldest deadline two year digits can hold
+    ],
+)
+def test_a_deadline_in_the_past_is_still_refused(driver, meters, deadline):
+    with pytest.raises(MeterRefused) as caught:
+        driver.set_relay(QUIET, RELAY_TRIP, deadline=deadline)
+    assert caught.value.code == codec.ERR_OTHER
+    assert meters[QUIET].relay_closed and meters[QUIET].commands_applied == []
+
+
 def test_late_duplicate_is_refused_by_the_meter_clock(driver, meters):
     # the command is valid 5 minutes by the host clock, the meter's clock is 10 minutes ahead
     meters[QUIET].set_time(datetime.datetime.now() + datetime.timedelta(minutes=10))

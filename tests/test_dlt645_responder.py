@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from prepaid_energy_core.drivers.base import RELAY_TRIP
 from prepaid_energy_core.errors import ValidationError
 from prepaid_energy_core.protocols import dlt645 as codec
 from prepaid_energy_core.simulator.dlt645_responder import Dlt645Responder
@@ -205,6 +206,18 @@ def test_command_past_its_deadline_cannot_act(responder, meter):
     reply = relay(responder, codec.N1_TRIP, deadline=deadline)
     assert reply.control == 0xDC and reply.error_code == codec.ERR_OTHER
     assert meter.relay_closed
+
+
+def test_no_expiry_deadline_of_2099_is_applied(responder, meter):
+    reply = relay(responder, codec.N1_TRIP, deadline=datetime.datetime(2099, 12, 30, 23, 59, 59))
+    assert reply.control == 0x9C
+    assert not meter.relay_closed and meter.commands_applied == [(RELAY_TRIP, T0)]
+
+
+def test_meter_clock_outside_the_two_digit_years_is_refused_not_dropped(responder, meter):
+    meter.set_time(datetime.datetime(2100, 1, 1), now=T0)
+    reply = read(responder, codec.DI_DATE)
+    assert reply.is_abnormal and reply.error_code == codec.ERR_OTHER
 
 
 def test_deadline_is_judged_by_the_meter_clock(responder, meter):

@@ -130,24 +130,55 @@ def from_bcd(data):
     return int(digits)
 
 
+#: DL/T 645 dates carry two year digits YY, meaning the year 20YY (00..99 -> 2000..2099)
+CENTURY = 2000
+FIRST_YEAR, LAST_YEAR = CENTURY, CENTURY + 99
+#: the "no expiry" deadline head-ends put in relay commands meant to stay valid
+NO_EXPIRY_DEADLINE = datetime.datetime(2099, 12, 30, 23, 59, 59)
+
+
+def _check_meter_time(when, what):
+    """``when`` as the meter keeps it: naive local time in 2000..2099."""
+    if when.tzinfo is not None:
+        raise ValidationError(
+            f"{what} {when.isoformat()} carries a time zone; a meter keeps naive local "
+            "time: convert it to the meter's zone first"
+        )
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:
+        raise ValidationError(
+            f"{what}: DL/T 645 keeps two year digits (20YY): {when.year} is not in "
+            f"{FIRST_YEAR}..{LAST_YEAR}"
+        )
+
+
+def _date_digits(when):
+    return f"{when.year - CENTURY:02d}{when.month:02d}{when.day:02d}"
+
+
+def _make_datetime(digits, what):
+    """datetime of 12 digits YYMMDDhhmmss (YY = 20YY); ProtocolError if not a real one."""
+    numbers = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)]
+    numbers[0] += CENTURY
+    try:
+        return datetime.datetime(*numbers)
+    except ValueError:
+        raise ProtocolError(f"{what}: not a valid date-time: YYMMDDhhmmss = {digits}") from None
+
+
 def encode_datetime(when):
     """``when`` as the 6 bytes ss mm hh DD MM YY (BCD, low byte first on the wire)."""
     if not isinstance(when, datetime.datetime):
         raise ValidationError(f"a datetime is required, got {type(when).__name__}")
-    if not 2000 <= when.year <= 2099:
-        raise ValidationError(f"DL/T 645 keeps two year digits: {when.year} is not in 2000..2099")
-    return to_bcd(int(when.strftime("%y%m%d%H%M%S")), 6)
+    _check_meter_time(when, "date-time")
+    digits = _date_digits(when) + f"{when.hour:02d}{when.minute:02d}{when.second:02d}"
+    return to_bcd(int(digits), 6)
 
 
 def decode_datetime(data):
-    """The datetime held by 6 bytes ss mm hh DD MM YY; ProtocolError if not a valid date."""
+    """The datetime held by 6 bytes ss mm hh DD MM YY (YY = 20YY); ProtocolError if invalid."""
     if len(data) != 6:
         raise ProtocolError(f"a date-time needs 6 bytes, got {len(data)}")
-    digits = f"{from_bcd(data):012d}"
-    try:
-        return datetime.datetime.strptime(digits, "%y%m%d%H%M%S")
-    except ValueError:
-        raise ProtocolError(f"not a valid date-time: YYMMDDhhmmss = {digits}") from None
+    return _make_datetime(f"{from_bcd(data):012d}", "date-time")
 
 
 # -- address, password, operator ----------------------------------------------------
@@ -563,14 +594,12 @@ class DataItem:
             return int.from_bytes(raw, "little")
         if self.kind == KIND_DATE:
             digits = f"{from_bcd(raw[1:]):06d}"
-            try:
-                return datetime.datetime.strptime(digits, "%y%m%d").date()
-            except ValueError:
-                raise ProtocolError(f"{self.name}: not a valid date YYMMDD = {digits}") from None
+            return _make_datetime(digits + "000000", self.name).date()
         if self.kind == KIND_TIME:
             digits = f"{from_bcd(raw):06d}"
+            hour, minute, second = (int(digits[i : i + 2]) for i in (0, 2, 4))
             try:
-                return datetime.datetime.strptime(digits, "%H%M%S").time()
+                return datetime.time(hour, minute, second)
             except ValueError:
                 raise ProtocolError(f"{self.name}: not a valid time hhmmss = {digits}") from None
         negative = self.signed and bool(raw[-1] & 0x80)
@@ -590,13 +619,16 @@ class DataItem:
             if not isinstance(value, datetime.date):
                 raise ValidationError(f"{self.name}: a date is required, got {value!r}")
             week_day = value.isoweekday() % 7  # the standard counts 0 = Sunday
-            if not 2000 <= value.year <= 2099:
-                raise ValidationError(f"{self.name}: year {value.year} is not in 2000..2099")
-            return bytes([week_day]) + to_bcd(int(value.strftime("%y%m%d")), 3)
+            if not FIRST_YEAR <= value.year <= LAST_YEAR:
+                raise ValidationError(
+                    f"{self.name}: DL/T 645 keeps two year digits (20YY): year {value.year} "
+                    f"is not in {FIRST_YEAR}..{LAST_YEAR}"
+                )
+            return bytes([week_day]) + to_bcd(int(_date_digits(value)), 3)
         if self.kind == KIND_TIME:
             if not isinstance(value, (datetime.time, datetime.datetime)):
                 raise ValidationError(f"{self.name}: a time is required, got {value!r}")
-            return to_bcd(int(value.strftime("%H%M%S")), 3)
+            return to_bcd(value.hour * 10000 + value.minute * 100 + value.second, 3)
         return self._encode_number(value, rounding)
 
     def _encode_number(self, value, rounding):

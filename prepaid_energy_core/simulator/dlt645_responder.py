@@ -135,6 +135,9 @@ class Dlt645Responder:
         except ProtocolError:
             # a well-framed request whose data field is malformed
             return self._abnormal(address, frame.function, codec.ERR_OTHER)
+        except ValidationError:
+            # the meter's own value does not fit its item (a clock outside 2000..2099)
+            return self._abnormal(address, frame.function, codec.ERR_OTHER)
 
     # -- addressing ----------------------------------------------------------
     def _addressed_meter(self, frame):
