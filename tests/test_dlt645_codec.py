@@ -169,6 +169,49 @@ def test_single_address_time_sync_vector_e():
     assert codec.build_time_sync(when, "111111111111", preamble=False) == expected
 
 
+# -- read follow-up data (12H) ---------------------------------------------------------
+# Layout as composed and parsed by icprog/dlt698.45 libDlt645/dlt645.c
+# (composeProtocol07 / analyzeProtocol07): request C = 12H, L = 05H, DI0..DI3 then SEQ;
+# replies 92H (last frame) / B2H (more follows) carry DI, the data and SEQ as the last
+# data byte; a read reply with more to follow is B1H.
+def test_read_follow_up_request_vector():
+    # 68 61 01 00 00 00 00 68 12 05 33 32 34 33 34 49 16
+    # DI 0001FF00 -> DI0..DI3 00 FF 01 00 -> +33H 33 32 34 33; SEQ 01 -> 34
+    # CS = 68+61+01+68+12+05+33+32+34+33+34 = 349H -> 49H
+    request = hexbytes("68 610100000000 68 12 05 33323433 34 49 16")
+    assert codec.build_read_follow_up("000000000161", 0x0001FF00, 1, preamble=False) == request
+    frame = codec.parse_frame(request)
+    assert not frame.is_reply and frame.function == codec.FN_READ_FOLLOW_UP
+    assert codec.parse_read_follow_up(frame) == (0x0001FF00, 1)
+
+
+def test_read_follow_up_last_reply_vector():
+    # 68 61 01 00 00 00 00 68 92 09 33 32 34 33 79 54 43 33 35 11 16
+    # data -33H: DI 00 FF 01 00, value 46 21 10 00 -> BCD 00102146 -> 1021.46 kWh, SEQ 02
+    # CS = 68+61+01+68+92+09 + 33+32+34+33 + 79+54+43+33 + 35 = 611H -> 11H
+    reply = hexbytes("68 610100000000 68 92 09 33323433 79544333 35 11 16")
+    built = codec.build_read_follow_up_reply(
+        "000000000161", 0x0001FF00, hexbytes("46211000"), 2, preamble=False
+    )
+    assert built == reply
+    frame = codec.parse_frame(reply)
+    assert frame.is_reply and not frame.has_follow_up and frame.control == 0x92
+    di, payload, sequence = codec.parse_read_follow_up_reply(frame)
+    assert (di, sequence) == (0x0001FF00, 2)
+    assert codec.DataItem(di, "one value", 4, 2).decode(payload) == Decimal("1021.46")
+
+
+def test_follow_up_bit_in_read_and_follow_up_replies():
+    first = codec.parse_frame(codec.build_read_reply("1", 0x0001FF00, bytes(8), follow_up=True))
+    assert first.control == 0xB1 and first.has_follow_up
+    more = codec.build_read_follow_up_reply("1", 0x0001FF00, bytes(4), 1, follow_up=True)
+    assert codec.parse_frame(more).control == 0xB2
+    with pytest.raises(ValidationError, match="SEQ must be a byte"):
+        codec.build_read_follow_up("1", 0x0001FF00, 256)
+    with pytest.raises(ProtocolError, match="DI, data and SEQ"):
+        codec.parse_read_follow_up_reply(codec.parse_frame(codec.build_reply("1", 0x12, bytes(4))))
+
+
 # -- checksums and framing -------------------------------------------------------------
 VALID = hexbytes("FEFEFEFE 68 610100000000 68 91 08 33333433 59333333 8A 16")
 

@@ -100,6 +100,55 @@ def test_block_reads_give_the_same_registers(bus):
     )
 
 
+def follow_up_bus(meters, **options):
+    """A TCP transport to a gateway whose meters split replies over 13 data bytes."""
+    server = SimulatorServer(tick_interval=None).start()
+    responder = Dlt645Responder(meters, reply_data_limit=13, **options)
+    gateway = serve(server, responder, meters)
+    return server, gateway, TcpTransport(gateway.host, gateway.port, timeout=1.0)
+
+
+def test_block_read_fetches_every_follow_up_frame(meters):
+    server, gateway, transport = follow_up_bus(meters)
+    try:
+        with transport:
+            reading = Dlt645Driver(transport, use_blocks=True).read(QUIET)
+    finally:
+        server.stop()
+    # read 11H (B1H: total + sharp), follow-up SEQ 1 (B2H: peak + flat), SEQ 2 (92H: valley)
+    assert reading.total_energy == Decimal("4321.98")
+    assert reading.bands == {
+        "sharp": Decimal("100.01"),
+        "peak": Decimal("1200.50"),
+        "flat": Decimal("2000.00"),
+        "valley": Decimal("1021.46"),
+    }
+
+
+def test_read_item_follows_up_until_the_last_frame(meters):
+    server, gateway, transport = follow_up_bus(meters)
+    try:
+        with transport:
+            values = Dlt645Driver(transport).read_item(QUIET, codec.DI_FORWARD_ACTIVE_BLOCK)
+    finally:
+        server.stop()
+    assert len(values) == 5
+    assert gateway.stats.requests == 3 and gateway.stats.replies == 3
+
+
+def test_meter_that_refuses_read_follow_up_gives_no_partial_block(meters):
+    server, _gateway, transport = follow_up_bus(meters, read_follow_up=False)
+    try:
+        with transport:
+            driver = Dlt645Driver(transport, use_blocks=True)
+            with pytest.raises(ProtocolError, match="announced more data.*incomplete"):
+                driver.read_item(QUIET, codec.DI_FORWARD_ACTIVE_BLOCK)
+            with pytest.raises(ProtocolError, match="follow-up"):
+                driver.read(QUIET)
+    finally:
+        server.stop()
+
+
 def test_read_instantaneous_values_of_a_loaded_meter(driver, meters):
     reading = driver.read(BUSY)
     assert reading.power == Decimal("1.5000")

@@ -94,6 +94,55 @@ def test_block_read_gives_total_then_tariffs(responder, meter):
     assert values == tuple(Decimal(v) for v in ("1234.56", "1.00", "2.00", "3.00", "4.00"))
 
 
+def follow_up(responder, di, sequence, now=T0, address=ADDRESS):
+    request = codec.build_read_follow_up(address, di, sequence)
+    return codec.parse_frame(responder.handle(request, now=now))
+
+
+def test_block_answer_split_into_follow_up_frames(meter, other):
+    # 5 values of 4 bytes; a frame carries at most 13 data bytes: DI + 2 values
+    # (+ SEQ in follow-ups): 2 values (B1H), 2 values (B2H, SEQ 1), 1 value (92H, SEQ 2)
+    responder = Dlt645Responder({ADDRESS: meter, OTHER: other}, reply_data_limit=13)
+    meter.bands.update(
+        sharp=Decimal("1"), peak=Decimal("2"), flat=Decimal("3"), valley=Decimal("4")
+    )
+    block = codec.DI_FORWARD_ACTIVE_BLOCK
+    first = read(responder, block)
+    assert first.control == 0xB1 and len(first.data) == 4 + 8
+    second = follow_up(responder, block, 1)
+    assert second.control == 0xB2 and len(second.data) == 4 + 8 + 1
+    last = follow_up(responder, block, 2)
+    assert last.control == 0x92 and len(last.data) == 4 + 4 + 1
+    payload = first.data[4:] + second.data[4:-1] + last.data[4:-1]
+    assert (second.data[-1], last.data[-1]) == (1, 2)
+    values = codec.data_item(block).decode(payload)
+    assert values == tuple(Decimal(v) for v in ("1234.56", "1.00", "2.00", "3.00", "4.00"))
+    # the answer is handed over once: a further follow-up has nothing left
+    done = follow_up(responder, block, 3)
+    assert done.control == 0xD2 and done.error_code == codec.ERR_NO_DATA
+
+
+def test_follow_up_must_carry_the_next_sequence_and_item(meter, other):
+    responder = Dlt645Responder({ADDRESS: meter, OTHER: other}, reply_data_limit=13)
+    block = codec.DI_FORWARD_ACTIVE_BLOCK
+    assert follow_up(responder, block, 1).control == 0xD2  # no read before it
+    assert read(responder, block).control == 0xB1
+    assert follow_up(responder, block, 2).control == 0xD2  # SEQ 1 comes first
+    assert follow_up(responder, codec.DI_VOLTAGE_BLOCK, 1).control == 0xD2  # another item
+    assert follow_up(responder, block, 1).control == 0xB2  # still waiting for SEQ 1
+    # short items still fit in one frame
+    assert read(responder, codec.DI_FORWARD_ACTIVE_TOTAL).control == 0x91
+
+
+def test_meter_without_read_follow_up_refuses_12h(meter, other):
+    responder = Dlt645Responder(
+        {ADDRESS: meter, OTHER: other}, reply_data_limit=13, read_follow_up=False
+    )
+    assert read(responder, codec.DI_FORWARD_ACTIVE_BLOCK).control == 0xB1
+    refused = follow_up(responder, codec.DI_FORWARD_ACTIVE_BLOCK, 1)
+    assert refused.control == 0xD2 and refused.error_code == codec.ERR_OTHER
+
+
 def test_instantaneous_values(responder):
     assert value_of(read(responder, codec.DI_VOLTAGE_A)) == Decimal("230.0")
     assert value_of(read(responder, codec.DI_ACTIVE_POWER_TOTAL)) == Decimal("1.5000")

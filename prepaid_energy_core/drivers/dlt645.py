@@ -25,6 +25,8 @@ RELAY_N1 = {
 
 DEFAULT_PASSWORD = "02000000"
 DEFAULT_OPERATOR = "00000000"
+#: follow-up frames of one answer: SEQ is one byte, counted from 1
+MAX_FOLLOW_UPS = 255
 #: how long a relay command stays valid when no deadline is given
 DEFAULT_RELAY_VALIDITY = datetime.timedelta(minutes=5)
 
@@ -86,14 +88,47 @@ class Dlt645Driver(MeterDriver):
         return reply
 
     def read_item(self, address, di):
-        """The value of one data item (see codec.DATA_ITEMS for its type)."""
+        """The value of one data item (see codec.DATA_ITEMS for its type).
+
+        A reply with the follow-up bit set (B1H) is only the first part: the
+        rest is fetched with read follow-up (12H, SEQ 1, 2, ...) until a reply
+        without the bit. A meter that announces more but does not hand it over
+        gets a ProtocolError, never a partial value.
+        """
         item = codec.data_item(di)
         what = f"read {di:08X} ({item.name})"
         reply = self._transact(address, codec.build_read(address, di), what)
         reply_di, payload = codec.parse_read_reply(reply)
         if reply_di != di:
             raise ProtocolError(f"{what}: reply carries data identifier {reply_di:08X}")
-        return item.decode(payload)
+        parts = [payload]
+        sequence = 0
+        while reply.has_follow_up:
+            sequence += 1
+            if sequence > MAX_FOLLOW_UPS:
+                raise ProtocolError(
+                    f"{what}: still more data after {MAX_FOLLOW_UPS} follow-up frames; "
+                    "the answer is incomplete and was not used"
+                )
+            reply = self._read_follow_up(address, di, sequence, what)
+            reply_di, payload, reply_sequence = codec.parse_read_follow_up_reply(reply)
+            if (reply_di, reply_sequence) != (di, sequence):
+                raise ProtocolError(
+                    f"{what}: follow-up {sequence} answered with {reply_di:08X} SEQ "
+                    f"{reply_sequence}; the answer is incomplete and was not used"
+                )
+            parts.append(payload)
+        return item.decode(b"".join(parts))
+
+    def _read_follow_up(self, address, di, sequence, what):
+        request = codec.build_read_follow_up(address, di, sequence)
+        try:
+            return self._transact(address, request, f"{what}, follow-up {sequence}")
+        except MeterRefused as refusal:
+            raise ProtocolError(
+                f"{what}: the meter announced more data (follow-up bit) but refused read "
+                f"follow-up 12H ({refusal}); the answer is incomplete and was not used"
+            ) from refusal
 
     def _read_optional(self, address, di):
         """Like read_item, but None when the meter has no such data."""

@@ -22,7 +22,15 @@ widely reproduced in vendor manuals and meter firmware):
   and in many meter firmware sources;
 * data-item formats (Appendix A "数据编码": energy, variables, event
   records, parameters, freezes), same sources; the table numbers inside
-  Appendix A were not verified and are not cited.
+  Appendix A were not verified and are not cited;
+* read follow-up data (12H, "读后续数据"): request L = 05H with DI0..DI3 then
+  SEQ; normal replies 92H (last frame) / B2H (more follows) carry DI, the
+  data and SEQ as the last byte, abnormal D2H one ERR byte; a read reply
+  with more to come is B1H. As composed and parsed by the open-source
+  concentrator library icprog/dlt698.45 (libDlt645/dlt645.c). That SEQ
+  starts at 1 for the first follow-up, grows by one and is echoed by the
+  meter is how public master code and meter firmware do it; the standard's
+  own text was not at hand to confirm it.
 
 Where a detail comes from the State Grid extension of the standard rather than
 the 2007 text, or could not be verified, the comment next to it says so.
@@ -416,10 +424,18 @@ def build_read(address, di, preamble=True):
 
 
 def build_read_follow_up(address, di, sequence, preamble=True):
-    """Read follow-up data (12H): DI and the frame sequence number SEQ."""
-    if not 0 <= sequence <= 0xFF:
-        raise ValidationError(f"frame sequence must be a byte, got {sequence!r}")
+    """Read follow-up data (12H): L = 05H, DI then the frame sequence number SEQ.
+
+    After a read reply with the follow-up bit (B1H), the master asks for the
+    rest with SEQ = 1, 2, ... until a reply comes without the bit (92H).
+    """
+    _check_sequence(sequence)
     return build_frame(address, FN_READ_FOLLOW_UP, encode_di(di) + bytes([sequence]), preamble)
+
+
+def _check_sequence(sequence):
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or not 0 <= sequence <= 0xFF:
+        raise ValidationError(f"frame sequence SEQ must be a byte, got {sequence!r}")
 
 
 def build_read_address(preamble=True):
@@ -462,8 +478,16 @@ def build_reply(address, function, data=b"", follow_up=False, preamble=True):
     return build_frame(address, control, data, preamble)
 
 
-def build_read_reply(address, di, payload, preamble=True):
-    return build_reply(address, FN_READ, encode_di(di) + bytes(payload), preamble=preamble)
+def build_read_reply(address, di, payload, follow_up=False, preamble=True):
+    """A read reply (91H, or B1H when follow-up frames carry the rest): DI then the data."""
+    return build_reply(address, FN_READ, encode_di(di) + bytes(payload), follow_up, preamble)
+
+
+def build_read_follow_up_reply(address, di, payload, sequence, follow_up=False, preamble=True):
+    """A read follow-up reply (92H, or B2H when more follows): DI, the data, then SEQ."""
+    _check_sequence(sequence)
+    data = encode_di(di) + bytes(payload) + bytes([sequence])
+    return build_reply(address, FN_READ_FOLLOW_UP, data, follow_up, preamble)
 
 
 def build_abnormal_reply(address, function, error, preamble=True):
@@ -524,6 +548,24 @@ def parse_time_sync(frame):
 def parse_read_reply(frame):
     """(di, payload) of a normal read reply."""
     return decode_di(frame.data), frame.data[4:]
+
+
+def parse_read_follow_up(frame):
+    """(di, SEQ) of a read follow-up request (12H, L = 05H)."""
+    if len(frame.data) != 5:
+        raise ProtocolError(
+            f"a read follow-up request carries DI and SEQ, got {len(frame.data)} bytes"
+        )
+    return decode_di(frame.data), frame.data[4]
+
+
+def parse_read_follow_up_reply(frame):
+    """(di, payload, SEQ) of a normal read follow-up reply (92H / B2H)."""
+    if len(frame.data) < 5:
+        raise ProtocolError(
+            f"a read follow-up reply carries DI, data and SEQ, got {len(frame.data)} bytes"
+        )
+    return decode_di(frame.data), frame.data[4:-1], frame.data[-1]
 
 
 # -- data items (Appendix A) ----------------------------------------------------------

@@ -569,12 +569,19 @@ def meter_addresses(protocol, count, gateway_index=0):
     raise ValidationError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
 
 
-def make_responder(protocol, meters, profile=None):
-    """The responder of ``protocol`` for ``meters`` ({address text: SimMeter})."""
+def make_responder(protocol, meters, profile=None, **responder_options):
+    """The responder of ``protocol`` for ``meters`` ({address text: SimMeter}).
+
+    ``responder_options`` go to the DL/T 645 responder (e.g. ``reply_data_limit``).
+    """
     if protocol == "dlt645":
         from .dlt645_responder import Dlt645Responder
 
-        return Dlt645Responder(dict(meters))
+        return Dlt645Responder(dict(meters), **responder_options)
+    if responder_options:
+        raise ValidationError(
+            f"options {', '.join(sorted(responder_options))} apply to dlt645 responders only"
+        )
     from .modbus_responder import ModbusRtuResponder, ModbusTcpResponder
 
     if profile is None:
@@ -599,13 +606,15 @@ def make_gateway(
     seed=0,
     profile=None,
     record_transactions=False,
+    responder_options=None,
     **meter_options,
 ):
-    """A Gateway with ``meter_count`` fresh SimMeters (``meter_options`` go to SimMeter)."""
+    """A Gateway with ``meter_count`` fresh SimMeters (``meter_options`` go to SimMeter,
+    ``responder_options`` to the protocol's responder)."""
     addresses = meter_addresses(protocol, meter_count, gateway_index)
     meters = {address: SimMeter(address, **meter_options) for address in addresses}
     return Gateway(
-        make_responder(protocol, meters, profile),
+        make_responder(protocol, meters, profile, **(responder_options or {})),
         meters,
         protocol=protocol,
         baudrate=baudrate,
