@@ -52,10 +52,24 @@ class MeterDriver:
     """
 
     protocol = None
+    #: the framing function of the replies on a byte transport (None: not framed here)
+    frame_length = None
 
     def __init__(self, transport, timeout=None):
         self.transport = transport
         self.timeout = timeout
+
+    @staticmethod
+    def address_key(address):
+        """``address`` spelled as :meth:`reply_source` spells it (for matching)."""
+        return str(address)
+
+    @staticmethod
+    def reply_source(frame):
+        """The address (as address_key gives it) of the meter an intact reply frame
+        comes from, None when the frame does not tell. The poller uses it to see
+        which late replies prove a timed-out meter alive."""
+        return None
 
     def read(self, address):
         """Return a MeterReading of everything the meter model offers."""

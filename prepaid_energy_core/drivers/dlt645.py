@@ -2,7 +2,7 @@
 
 import datetime
 
-from ..errors import MeterRefused, ProtocolError, ValidationError
+from ..errors import MeterRefused, ProtocolError, TransportTimeout, ValidationError
 from ..protocols import dlt645 as codec
 from .base import (
     RELAY_CLOSE,
@@ -63,29 +63,38 @@ class Dlt645Driver(MeterDriver):
     def _transact(self, address, request, what):
         """Send ``request`` and return the checked reply Frame.
 
-        The reply must come from the addressed meter (any meter the wildcard
-        selects) and answer the same function; abnormal replies raise
-        MeterRefused.
+        Only a frame from the addressed meter (any meter the wildcard
+        selects) answering the same function, item and SEQ is the reply;
+        any other frame (a late reply to an earlier request, an echo) is set
+        aside by the transport, which reads on until the deadline. Abnormal
+        replies raise MeterRefused.
         """
-        reply = codec.parse_frame(
-            self.transport.exchange(request, codec.frame_length, self.timeout)
-        )
         sent = codec.parse_frame(request)
-        if not reply.is_reply:
-            raise ProtocolError(
-                f"{what}: got a request frame (C={reply.control:02X}H), not a reply"
+        try:
+            raw = self.transport.exchange(
+                request,
+                codec.frame_length,
+                self.timeout,
+                check=lambda frame: codec.reply_mismatch(sent, frame),
             )
-        if reply.function != sent.function:
-            raise ProtocolError(
-                f"{what}: reply is for function {reply.function:02X}H, "
-                f"the request was {sent.function:02X}H"
-            )
-        if not codec.address_matches(sent.address, reply.address) or codec.is_wildcard(
-            reply.address
-        ):
-            raise ProtocolError(f"{what}: reply from meter {reply.address}, asked {address}")
+        except TransportTimeout as timeout:
+            raise TransportTimeout(f"{what} of meter {address}: {timeout}") from None
+        reply = codec.parse_frame(raw)
         codec.raise_if_abnormal(reply, what)
         return reply
+
+    # -- what the poller asks of a driver ----------------------------------------------
+    frame_length = staticmethod(codec.frame_length)
+
+    @staticmethod
+    def address_key(address):
+        """The address as replies spell it (12 digits)."""
+        return codec.normalize_address(address)
+
+    @staticmethod
+    def reply_source(frame):
+        """The address of the meter an intact reply frame comes from (else None)."""
+        return codec.reply_address(frame)
 
     def read_item(self, address, di):
         """The value of one data item (see codec.DATA_ITEMS for its type).
@@ -98,9 +107,7 @@ class Dlt645Driver(MeterDriver):
         item = codec.data_item(di)
         what = f"read {di:08X} ({item.name})"
         reply = self._transact(address, codec.build_read(address, di), what)
-        reply_di, payload = codec.parse_read_reply(reply)
-        if reply_di != di:
-            raise ProtocolError(f"{what}: reply carries data identifier {reply_di:08X}")
+        _di, payload = codec.parse_read_reply(reply)  # same DI: _transact checked it
         parts = [payload]
         sequence = 0
         while reply.has_follow_up:
@@ -111,12 +118,7 @@ class Dlt645Driver(MeterDriver):
                     "the answer is incomplete and was not used"
                 )
             reply = self._read_follow_up(address, di, sequence, what)
-            reply_di, payload, reply_sequence = codec.parse_read_follow_up_reply(reply)
-            if (reply_di, reply_sequence) != (di, sequence):
-                raise ProtocolError(
-                    f"{what}: follow-up {sequence} answered with {reply_di:08X} SEQ "
-                    f"{reply_sequence}; the answer is incomplete and was not used"
-                )
+            _di, payload, _sequence = codec.parse_read_follow_up_reply(reply)  # same DI, SEQ
             parts.append(payload)
         return item.decode(b"".join(parts))
 

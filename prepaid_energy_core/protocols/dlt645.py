@@ -391,6 +391,71 @@ def parse_frame(buffer):
     )
 
 
+def reply_mismatch(request, raw):
+    """None when the frame bytes ``raw`` answer ``request`` (a parsed Frame), else why not.
+
+    The reply must come from the addressed meter (any meter a wildcard
+    selects, never a wildcard itself), be a reply to the same function and,
+    for a normal read reply, carry the same data identifier (and, for read
+    follow-up, the same SEQ). A frame of this meter and function whose
+    checksum is wrong counts as the reply: the caller reports the damage.
+    """
+    try:
+        reply = parse_frame(raw)
+    except ChecksumError:
+        header = _header(raw)
+        if header is None:
+            return "a frame with a bad checksum"
+        address, control = header
+        if control & REPLY_BIT and _answers(request, address, control & FUNCTION_MASK):
+            return None
+        return f"a frame with a bad checksum from meter {address} (C={control:02X}H)"
+    except ProtocolError as exc:
+        return f"an unreadable frame ({exc})"
+    if not reply.is_reply:
+        return f"a request frame (C={reply.control:02X}H), not a reply"
+    if not _answers(request, reply.address, reply.function):
+        return f"a reply from meter {reply.address} to function {reply.function:02X}H"
+    if reply.is_abnormal:
+        return None
+    if request.function in (FN_READ, FN_READ_FOLLOW_UP) and reply.data[:4] != request.data[:4]:
+        item = reply.data[:4][::-1].hex().upper() or "none"
+        return f"a reply of meter {reply.address} for data item {item}"
+    if request.function == FN_READ_FOLLOW_UP and reply.data[-1:] != request.data[4:5]:
+        return f"a follow-up reply of meter {reply.address} with another SEQ"
+    return None
+
+
+def _answers(request, address, function):
+    return (
+        function == request.function
+        and address_matches(request.address, address)
+        and not is_wildcard(address)
+    )
+
+
+def _header(raw):
+    """(address, control) of a framed but damaged frame, or None if even they are unreadable."""
+    start = 0
+    while start < len(raw) and raw[start] == WAKE_UP:
+        start += 1
+    try:
+        return decode_address(raw[start + 1 : start + 7]), raw[start + 8]
+    except (ProtocolError, IndexError):
+        return None
+
+
+def reply_address(raw):
+    """The meter address of an intact reply frame, None for anything else."""
+    try:
+        frame = parse_frame(raw)
+    except ProtocolError:
+        return None
+    if not frame.is_reply or is_wildcard(frame.address):
+        return None
+    return frame.address
+
+
 def describe_error(code):
     """Readable reasons of an ERR byte, e.g. ``"password error or unauthorised"``."""
     reasons = [reason for bit, reason in ERROR_REASONS if code & bit]
