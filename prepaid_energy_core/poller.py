@@ -4,9 +4,21 @@ Every bus gets one worker thread and is read meter after meter (one request
 in flight per bus); all buses run at once. A cycle has a time budget: a meter
 is only started if it can still finish in time, the others are reported as
 skipped (to be read next cycle; registers are cumulative so nothing is lost).
-A meter that does not answer costs one short timeout, without retries; a
-checksum error may be retried once. Every failure is reported per meter with
-its class, never turned into a value::
+Every failure is reported per meter with its class, never turned into a value.
+
+Timeouts and late replies. A reply that comes after its request's deadline
+is never taken for the next meter's answer: the drivers match every reply
+to its request (DL/T 645 address, control code, data item; Modbus RTU unit,
+function, length; Modbus TCP transaction id) and the transport sets other
+frames aside, drains the line after a timeout and reads on until the
+request's own deadline. A meter that does not answer costs one short
+timeout and is not retried: a dead meter costs exactly one timeout per
+cycle. But a timed-out meter whose late reply shows up later in the cycle
+(set aside by the transport) is alive, only slow: once the bus went through
+its list, each such meter gets ONE retry, if the budget still has room,
+with a timeout stretched to the latency its late reply showed (at most
+RETRY_TIMEOUT_FACTOR x the request timeout). A checksum error may be
+retried once at once (``retry_checksum``)::
 
     result = poll([(TcpTransport("10.0.0.7", 4001), Dlt645Driver, ["000000000001", ...])],
                   budget=60, request_timeout=0.5)
@@ -48,6 +60,11 @@ ERROR_KINDS = (
 LINK_FAILURES_BEFORE_GIVING_UP = 3
 #: how long after the budget poll() waits for a stuck bus before reporting it
 OVERRUN_GRACE = 5.0
+#: the retry of a meter proven alive by a late reply waits this much longer than
+#: the latency that reply showed...
+RETRY_LATENCY_MARGIN = 1.5
+#: ...but never more than this many request timeouts
+RETRY_TIMEOUT_FACTOR = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +108,8 @@ class BusStats:
     failed: int = 0
     skipped: int = 0
     retries: int = 0
+    timeouts: int = 0  # requests that timed out (each dead meter: one)
+    late_replies: int = 0  # timed-out meters whose late reply proved them alive
     elapsed: float = 0.0
     mean_meter_time: float = 0.0
     max_meter_time: float = 0.0
@@ -107,6 +126,10 @@ class PollResult:
     buses: list
     elapsed: float
     budget: float
+    #: {(bus, address): timeouts the meter cost this cycle}, meters that timed out only
+    timeouts: dict = dataclasses.field(default_factory=dict)
+    #: {(bus, address): seconds its late reply took}, meters proven alive after a timeout
+    late_replies: dict = dataclasses.field(default_factory=dict)
 
     def error_counts(self):
         """{error kind: number of meters}."""
@@ -117,9 +140,10 @@ class PollResult:
 
     def summary(self):
         counts = ", ".join(f"{k} {n}" for k, n in self.error_counts().items() if n)
+        late = f", {len(self.late_replies)} late" if self.late_replies else ""
         return (
             f"{len(self.readings)} read, {len(self.errors)} failed"
-            f"{' (' + counts + ')' if counts else ''}, {len(self.skipped)} skipped"
+            f"{' (' + counts + ')' if counts else ''}, {len(self.skipped)} skipped{late}"
             f" in {self.elapsed:.2f} s"
         )
 
@@ -211,6 +235,9 @@ class _BusWorker(threading.Thread):
         self.errors = {}
         self.durations = []
         self.retries = 0
+        self.timeouts = {}  # address -> timeouts it cost
+        self.timed_out_at = {}  # address -> when its timed-out request was sent
+        self.late = {}  # address -> latency of its late reply
         self.started = time.monotonic()
         self.elapsed = 0.0
         self.finished = False
@@ -231,6 +258,7 @@ class _BusWorker(threading.Thread):
 
     def _poll_all(self):
         driver = _make_driver(self.bus, self.request_timeout)
+        keys = self._address_keys(driver)
         link_failures = 0
         for address in self.bus.addresses:
             if not self._time_left_for_one_more():
@@ -238,17 +266,87 @@ class _BusWorker(threading.Thread):
             if link_failures >= self.link_failures_limit:
                 self._record_error(address, TransportError("not tried: the bus link is down"))
                 continue
-            began = time.monotonic()
-            try:
-                reading = self._read(driver, address)
-            except Exception as exc:
-                self._record_error(address, exc)
-                link_failures = link_failures + 1 if _is_link_failure(exc) else 0
-            else:
+            failure = self._attempt(driver, address)
+            if failure is None:
                 link_failures = 0
-                with self.lock:
-                    self.readings[address] = reading
-                    self.durations.append(time.monotonic() - began)
+            else:
+                link_failures = link_failures + 1 if _is_link_failure(failure) else 0
+            self._note_late_replies(driver, keys)
+        self._retry_late_meters(driver, keys)
+
+    def _attempt(self, driver, address):
+        """Read one meter; record its reading or its error. Returns the error or None."""
+        began = time.monotonic()
+        try:
+            reading = self._read(driver, address)
+        except Exception as exc:
+            if classify(exc) == ERROR_TIMEOUT:
+                self.timeouts[address] = self.timeouts.get(address, 0) + 1
+                sent_at = getattr(self.bus.transport, "last_sent_at", None)
+                self.timed_out_at[address] = sent_at if sent_at is not None else began
+            self._record_error(address, exc)
+            return exc
+        with self.lock:
+            self.readings[address] = reading
+            self.errors.pop(address, None)  # a retry that succeeded
+            self.durations.append(time.monotonic() - began)
+        return None
+
+    def _address_keys(self, driver):
+        """{address as replies spell it: address as the bus lists it}."""
+        keys = {}
+        for address in self.bus.addresses:
+            try:
+                keys[driver.address_key(address)] = address
+            except Exception:  # a bad address fails its own read; no key needed
+                continue
+        return keys
+
+    def _note_late_replies(self, driver, keys):
+        """Meters that timed out and whose late reply the transport has set aside since."""
+        take = getattr(self.bus.transport, "take_strays", None)
+        reply_source = getattr(driver, "reply_source", None)
+        if take is None or reply_source is None:
+            return
+        for stray in take():
+            address = keys.get(reply_source(stray.frame))
+            if address in self.timed_out_at and address not in self.late:
+                self.late[address] = max(0.0, stray.received_at - self.timed_out_at[address])
+
+    def _retry_late_meters(self, driver, keys):
+        """One more read of each meter whose late reply proved it alive, in bus order."""
+        listen = getattr(self.bus.transport, "listen", None)
+        frame_length = getattr(driver, "frame_length", None)
+        if self.timed_out_at and listen is not None and frame_length is not None:
+            listen(frame_length)  # late replies that came after the last exchange
+            self._note_late_replies(driver, keys)
+        retried = set()
+        while True:
+            waiting = [
+                address
+                for address in self.bus.addresses
+                if address in self.late and address not in retried and address in self.errors
+            ]
+            if not waiting or not self._time_left_for_one_more():
+                return
+            address = waiting[0]
+            retried.add(address)
+            self.retries += 1
+            usual = driver.timeout
+            driver.timeout = self._retry_timeout(driver, self.late[address])
+            try:
+                failure = self._attempt(driver, address)
+            finally:
+                driver.timeout = usual
+            if failure is not None:
+                error = self.errors[address]
+                late = f"retried once after a late reply ({self.late[address]:.2f} s)"
+                self._record_error(address, failure, f"{late}: {error.message}")
+            self._note_late_replies(driver, keys)
+
+    def _retry_timeout(self, driver, latency):
+        usual = driver.timeout or getattr(self.bus.transport, "default_timeout", None) or 0.5
+        return min(max(usual, latency * RETRY_LATENCY_MARGIN), usual * RETRY_TIMEOUT_FACTOR)
 
     def _time_left_for_one_more(self):
         now = time.monotonic()
@@ -266,12 +364,12 @@ class _BusWorker(threading.Thread):
             reading = driver.read(address)
         return reading
 
-    def _record_error(self, address, exc):
+    def _record_error(self, address, exc, message=None):
         with self.lock:
-            self.errors[address] = self._error(address, exc)
+            self.errors[address] = self._error(address, exc, message)
 
-    def _error(self, address, exc):
-        message = str(exc) or type(exc).__name__
+    def _error(self, address, exc, message=None):
+        message = message or str(exc) or type(exc).__name__
         return MeterError(self.bus.name, address, classify(exc), message)
 
     def collect_into(self, result):
@@ -288,6 +386,12 @@ class _BusWorker(threading.Thread):
                 else:
                     result.skipped.append((name, address))
                     stats.skipped += 1
+            for address, count in self.timeouts.items():
+                result.timeouts[(name, address)] = count
+            for address, latency in self.late.items():
+                result.late_replies[(name, address)] = latency
+            stats.timeouts = sum(self.timeouts.values())
+            stats.late_replies = len(self.late)
             stats.overran = not self.finished
             stats.elapsed = self.elapsed if self.finished else time.monotonic() - self.started
             if self.durations:
