@@ -13,14 +13,6 @@ import sys
 from decimal import Decimal
 
 from . import poller
-from .drivers.base import (
-    RELAY_CLOSE,
-    RELAY_CLOSE_ALLOWED,
-    RELAY_KEEP_POWER_OFF,
-    RELAY_KEEP_POWER_ON,
-    RELAY_TRIP,
-    TOU_BANDS,
-)
 from .errors import (
     MeterRefused,
     PrepaidEnergyError,
@@ -29,6 +21,16 @@ from .errors import (
     ValidationError,
 )
 from .money import to_decimal
+from .vocabulary import (
+    BAND_LABELS,
+    RELAY_CLOSE,
+    RELAY_CLOSE_ALLOWED,
+    RELAY_KEEP_POWER_OFF,
+    RELAY_KEEP_POWER_ON,
+    RELAY_TRIP,
+    TOTAL,
+    TOU_BANDS,
+)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -280,12 +282,12 @@ def _local(when):
 
 #: readable labels of the values drivers return; others are derived from the name
 LABELS = {
-    "total_energy": "Total energy",
-    **{f"{band}_energy": f"  {band.capitalize()}" for band in TOU_BANDS},
+    TOTAL: "Total energy",
+    **{band: f"  {label}" for band, label in BAND_LABELS},  # under the total
     "relay_state": "Relay",
     "purchase_count": "Purchase count",
 }
-READING_UNITS = {"total_energy": "kWh", "voltage": "V", "current": "A", "power": "kW"}
+READING_UNITS = {TOTAL: "kWh", "voltage": "V", "current": "A", "power": "kW"}
 
 
 def label(name):
@@ -295,12 +297,8 @@ def label(name):
 
 def reading_values(reading):
     """``(name, value, unit)`` of every value a MeterReading holds (None: not offered)."""
-    values = [("total_energy", reading.total_energy, "kWh")]
-    values += [
-        (f"{band}_energy", reading.bands[band], "kWh")
-        for band in TOU_BANDS
-        if band in reading.bands
-    ]
+    values = [(TOTAL, reading.total, "kWh")]
+    values += [(band, reading.bands[band], "kWh") for band in TOU_BANDS if band in reading.bands]
     values += [
         ("voltage", reading.voltage, "V"),
         ("current", reading.current, "A"),

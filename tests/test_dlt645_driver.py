@@ -9,13 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from prepaid_energy_core.drivers.base import (
-    RELAY_CLOSE,
-    RELAY_CLOSE_ALLOWED,
-    RELAY_KEEP_POWER_OFF,
-    RELAY_KEEP_POWER_ON,
-    RELAY_TRIP,
-)
 from prepaid_energy_core.drivers.dlt645 import Dlt645Driver
 from prepaid_energy_core.errors import (
     MeterRefused,
@@ -28,6 +21,13 @@ from prepaid_energy_core.simulator.dlt645_responder import Dlt645Responder
 from prepaid_energy_core.simulator.meter import SimMeter
 from prepaid_energy_core.simulator.server import Gateway, SimulatorServer
 from prepaid_energy_core.transports.tcp import TcpTransport
+from prepaid_energy_core.vocabulary import (
+    RELAY_CLOSE,
+    RELAY_CLOSE_ALLOWED,
+    RELAY_KEEP_POWER_OFF,
+    RELAY_KEEP_POWER_ON,
+    RELAY_TRIP,
+)
 
 QUIET = "000000000001"  # no load: its registers stay put while we read them
 BUSY = "000000000002"  # 1.5 kW
@@ -40,7 +40,7 @@ def meters():
     quiet = SimMeter(
         QUIET,
         load_kw=Decimal("0"),
-        total_energy=Decimal("4321.98765"),
+        total=Decimal("4321.98765"),
         balance=Decimal("88.40"),
         purchase_count=12,
     )
@@ -78,7 +78,7 @@ def test_read_everything_of_a_quiet_meter(driver):
     reading = driver.read(QUIET)
     assert reading.address == QUIET
     # registers show 2 decimals, truncated: 4321.98765 -> 4321.98, 100.019 -> 100.01
-    assert reading.total_energy == Decimal("4321.98")
+    assert reading.total == Decimal("4321.98")
     assert reading.bands == {
         "sharp": Decimal("100.01"),
         "peak": Decimal("1200.50"),
@@ -94,7 +94,7 @@ def test_read_everything_of_a_quiet_meter(driver):
 
 def test_block_reads_give_the_same_registers(bus):
     reading = Dlt645Driver(bus, use_blocks=True).read(QUIET)
-    assert reading.total_energy == Decimal("4321.98")
+    assert reading.total == Decimal("4321.98")
     assert reading.bands["sharp"] == Decimal("100.01") and reading.bands["valley"] == Decimal(
         "1021.46"
     )
@@ -116,7 +116,7 @@ def test_block_read_fetches_every_follow_up_frame(meters):
     finally:
         server.stop()
     # read 11H (B1H: total + sharp), follow-up SEQ 1 (B2H: peak + flat), SEQ 2 (92H: valley)
-    assert reading.total_energy == Decimal("4321.98")
+    assert reading.total == Decimal("4321.98")
     assert reading.bands == {
         "sharp": Decimal("100.01"),
         "peak": Decimal("1200.50"),
@@ -156,7 +156,7 @@ def test_read_instantaneous_values_of_a_loaded_meter(driver, meters):
     assert reading.current == Decimal("6.479")
     assert reading.voltage == Decimal("231.5")
     # energy keeps counting: what was read lies below what the meter holds now
-    assert Decimal("0") <= reading.total_energy <= meters[BUSY].total_energy
+    assert Decimal("0") <= reading.total <= meters[BUSY].total
 
 
 def test_overdraft_makes_the_balance_negative(driver, meters):

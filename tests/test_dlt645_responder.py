@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from prepaid_energy_core.drivers.base import RELAY_TRIP
 from prepaid_energy_core.errors import ValidationError
 from prepaid_energy_core.protocols import dlt645 as codec
 from prepaid_energy_core.simulator.dlt645_responder import Dlt645Responder
 from prepaid_energy_core.simulator.meter import SimMeter
+from prepaid_energy_core.vocabulary import RELAY_TRIP
 
 T0 = datetime.datetime(2024, 3, 5, 9, 0, 0)  # a Tuesday, 09:00: the "peak" band
 ADDRESS = "000000000161"
@@ -27,7 +27,7 @@ def meter():
     return SimMeter(
         ADDRESS,
         load_kw=Decimal("1.5"),
-        total_energy=Decimal("1234.56789"),
+        total=Decimal("1234.56789"),
         balance=Decimal("20.00"),
         purchase_count=3,
         start=T0,
@@ -83,7 +83,7 @@ def test_energy_follows_the_load_into_the_current_band(responder, meter):
     assert value_of(read(responder, 0x00010000, one_hour_later)) == Decimal("1236.06")
     assert value_of(read(responder, 0x00010200, one_hour_later)) == Decimal("1.50")  # tariff 2
     assert value_of(read(responder, 0x00010300, one_hour_later)) == Decimal("0.00")  # tariff 3
-    assert meter.total_energy == Decimal("1236.06789")
+    assert meter.total == Decimal("1236.06789")
 
 
 def test_block_read_gives_total_then_tariffs(responder, meter):

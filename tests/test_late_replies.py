@@ -42,7 +42,7 @@ def hold_still(gateway):
         with meter.lock:
             meter.advance()
             meter.relay_closed = False
-            meter.total_energy = Decimal("3000.004") + number * Decimal("17.17")
+            meter.total = Decimal("3000.004") + number * Decimal("17.17")
             meter.bands["peak"] = Decimal("70.7") + number
             meter.balance = Decimal("4.25") * number
             meter.purchase_count = 20 + number
@@ -50,7 +50,7 @@ def hold_still(gateway):
 
 
 def assert_true_reading(reading, meter):
-    assert reading.total_energy == cut(meter.total_energy)
+    assert reading.total == cut(meter.total)
     assert reading.bands == {band: cut(value) for band, value in meter.bands.items()}
     assert reading.balance == cut(meter.balance)
     assert reading.purchase_count == meter.purchase_count

@@ -4,15 +4,14 @@ import datetime
 
 from ..errors import MeterRefused, ProtocolError, TransportTimeout, ValidationError
 from ..protocols import dlt645 as codec
-from .base import (
+from ..vocabulary import (
     RELAY_CLOSE,
     RELAY_CLOSE_ALLOWED,
     RELAY_KEEP_POWER_OFF,
     RELAY_KEEP_POWER_ON,
     RELAY_TRIP,
-    MeterDriver,
-    MeterReading,
 )
+from .base import MeterDriver, MeterReading
 
 #: relay action -> N1 of the relay control command
 RELAY_N1 = {
@@ -157,7 +156,7 @@ class Dlt645Driver(MeterDriver):
         return MeterReading(
             address=address,
             timestamp=timestamp,
-            total_energy=total,
+            total=total,
             bands=bands,
             voltage=self._read_optional(address, codec.DI_VOLTAGE_A),
             current=self._read_optional(address, codec.DI_CURRENT_A),

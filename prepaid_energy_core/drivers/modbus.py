@@ -19,7 +19,8 @@ from ..errors import MeterRefused, TransportTimeout, ValidationError
 from ..money import to_decimal
 from ..protocols import modbus
 from ..register_maps import resolve_profile
-from .base import RELAY_ACTIONS, TOU_BANDS, MeterDriver, MeterReading
+from ..vocabulary import RELAY_ACTIONS, TOTAL, TOU_BANDS
+from .base import MeterDriver, MeterReading
 
 
 class RtuChannel:
@@ -90,10 +91,8 @@ class ModbusDriver(MeterDriver):
         return MeterReading(
             address=str(self.unit(address)),
             timestamp=timestamp,
-            total_energy=values.get("total_energy"),
-            bands={
-                band: values[f"{band}_energy"] for band in TOU_BANDS if f"{band}_energy" in values
-            },
+            total=values.get(TOTAL),
+            bands={band: values[band] for band in TOU_BANDS if band in values},
             voltage=values.get("voltage"),
             current=values.get("current"),
             power=values.get("power"),

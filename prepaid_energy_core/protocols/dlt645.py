@@ -40,9 +40,9 @@ import dataclasses
 import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from ..drivers.base import TOU_BANDS
 from ..errors import ChecksumError, MeterRefused, ProtocolError, ValidationError
 from ..money import to_decimal
+from ..vocabulary import TOU_BANDS
 
 # -- frame layout -------------------------------------------------------------
 START = 0x68
@@ -759,7 +759,7 @@ class DataItem:
 
 DI_FORWARD_ACTIVE_TOTAL = 0x00010000
 DI_FORWARD_ACTIVE_BLOCK = 0x0001FF00
-#: tariff 1..4 forward active energy, in the order of drivers.base.TOU_BANDS
+#: tariff 1..4 forward active energy, in the order of vocabulary.TOU_BANDS
 DI_FORWARD_ACTIVE_BANDS = {band: 0x00010000 + 0x100 * (i + 1) for i, band in enumerate(TOU_BANDS)}
 DI_VOLTAGE_A = 0x02010100
 DI_VOLTAGE_BLOCK = 0x0201FF00

@@ -8,15 +8,15 @@ stop the energy, password and deadline checks, purchase counts.
 
 import datetime
 
-from ..drivers.base import (
+from ..errors import MeterRefused, ProtocolError, ValidationError
+from ..protocols import dlt645 as codec
+from ..vocabulary import (
     RELAY_CLOSE,
     RELAY_CLOSE_ALLOWED,
     RELAY_KEEP_POWER_OFF,
     RELAY_KEEP_POWER_ON,
     RELAY_TRIP,
 )
-from ..errors import MeterRefused, ProtocolError, ValidationError
-from ..protocols import dlt645 as codec
 
 #: N1 of a relay control -> SimMeter action
 N1_ACTIONS = {
@@ -56,8 +56,8 @@ def _band_reader(band):
 
 #: data identifier -> value of a meter at host time ``now``
 _READERS = {
-    codec.DI_FORWARD_ACTIVE_TOTAL: lambda meter, now: meter.total_energy,
-    codec.DI_FORWARD_ACTIVE_BLOCK: lambda meter, now: (meter.total_energy, *_bands(meter)),
+    codec.DI_FORWARD_ACTIVE_TOTAL: lambda meter, now: meter.total,
+    codec.DI_FORWARD_ACTIVE_BLOCK: lambda meter, now: (meter.total, *_bands(meter)),
     **{di: _band_reader(band) for band, di in codec.DI_FORWARD_ACTIVE_BANDS.items()},
     codec.DI_VOLTAGE_A: lambda meter, now: meter.voltage,
     # a single-phase meter: phases B and C read 0

@@ -224,7 +224,7 @@ def roll_over(meter, margin=DEFAULT_ROLLOVER_MARGIN):
     with meter.lock:
         meter.advance()
         near_limit = meter.register_limit - Decimal(margin)
-        meter.total_energy = near_limit
+        meter.total = near_limit
         band = meter.tou_band(meter.meter_time())
         meter.bands[band] = near_limit
 
