@@ -487,7 +487,7 @@ def open_driver(args, transport):
 def cmd_read(args, driver, out):
     if args.protocol == MODBUS:
         # every point of the register map, beyond what a MeterReading holds
-        timestamp = datetime.datetime.now()
+        timestamp = datetime.datetime.now(datetime.timezone.utc)
         values = point_values(driver.profile, driver.read_points(args.address))
     else:
         reading = driver.read(args.address)

@@ -77,6 +77,9 @@ def driver(bus):
 def test_read_everything_of_a_quiet_meter(driver):
     reading = driver.read(QUIET)
     assert reading.address == QUIET
+    # the host's time of reading, aware UTC as the Modbus driver gives it (it was naive
+    # local time here, so one poll cycle mixed two kinds of timestamps)
+    assert reading.timestamp.tzinfo is datetime.timezone.utc
     # registers show 2 decimals, truncated: 4321.98765 -> 4321.98, 100.019 -> 100.01
     assert reading.total == Decimal("4321.98")
     assert reading.bands == {

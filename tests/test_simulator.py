@@ -288,7 +288,8 @@ def test_command_line_serves_ptys_with_faults():
         assert gateway["dead"] == [gateway["addresses"][1]]
         with SerialTransport(gateway["pty"], baudrate=2400, parity="E", timeout=0.2) as transport:
             driver = Dlt645Driver(transport)
-            assert driver.read(gateway["addresses"][0]).timestamp <= datetime.datetime.now()
+            reading = driver.read(gateway["addresses"][0])
+            assert reading.timestamp <= datetime.datetime.now(datetime.timezone.utc)
             with pytest.raises(TransportTimeout):
                 driver.read(gateway["addresses"][1])
     finally:

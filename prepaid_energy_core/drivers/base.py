@@ -37,7 +37,8 @@ class MeterReading:
     The registers are named as everywhere else (vocabulary.REGISTERS): ``total``
     and ``bands`` keyed by the band names (vocabulary.TOU_BANDS), holding only
     the TOU registers the meter has. Fields a meter model does not have stay
-    ``None``.
+    ``None``. ``timestamp`` is when the host read the meter, aware UTC
+    (whatever the meter's own clock says).
     """
 
     address: str

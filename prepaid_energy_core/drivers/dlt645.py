@@ -143,7 +143,7 @@ class Dlt645Driver(MeterDriver):
     # -- MeterDriver ---------------------------------------------------------------
     def read(self, address):
         address = codec.normalize_address(address)
-        timestamp = datetime.datetime.now()
+        timestamp = datetime.datetime.now(datetime.timezone.utc)  # as every driver: aware UTC
         total, bands = self._read_energy(address)
         status = self._read_optional(address, codec.DI_STATUS_WORD_3)
         remaining = self._read_optional(address, codec.DI_REMAINING_MONEY)
