@@ -17,8 +17,13 @@ cycle. But a timed-out meter whose late reply shows up later in the cycle
 (set aside by the transport) is alive, only slow: once the bus went through
 its list, each such meter gets ONE retry, if the budget still has room,
 with a timeout stretched to the latency its late reply showed (at most
-RETRY_TIMEOUT_FACTOR x the request timeout). A checksum error may be
-retried once at once (``retry_checksum``)::
+RETRY_TIMEOUT_FACTOR x the request timeout). A late reply can also come
+after the bus's last request: a bus done with its list while other buses
+are still reading (the cycle goes on anyway) keeps listening for the late
+replies of its timed-out meters, up to that same stretched timeout, and
+sends nothing meanwhile. A dead meter still costs one request and one
+timeout, and the cycle is not made longer by the listening. A checksum
+error may be retried once at once (``retry_checksum``)::
 
     result = poll([(TcpTransport("10.0.0.7", 4001), Dlt645Driver, ["000000000001", ...])],
                   budget=60, request_timeout=0.5)
@@ -65,6 +70,8 @@ OVERRUN_GRACE = 5.0
 RETRY_LATENCY_MARGIN = 1.5
 #: ...but never more than this many request timeouts
 RETRY_TIMEOUT_FACTOR = 4
+#: how often a bus done with its list looks for late replies while others still read
+LISTEN_STEP = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +197,8 @@ def poll(
         for bus in buses
     ]
     for worker in workers:
+        worker.peers = workers
+    for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(max(0.0, deadline + OVERRUN_GRACE - time.monotonic()))
@@ -238,6 +247,8 @@ class _BusWorker(threading.Thread):
         self.timeouts = {}  # address -> timeouts it cost
         self.timed_out_at = {}  # address -> when its timed-out request was sent
         self.late = {}  # address -> latency of its late reply
+        self.peers = [self]  # every worker of the cycle (set by poll)
+        self.first_pass_done = threading.Event()
         self.started = time.monotonic()
         self.elapsed = 0.0
         self.finished = False
@@ -252,6 +263,7 @@ class _BusWorker(threading.Thread):
                     if address not in self.readings and address not in self.errors:
                         self.errors[address] = self._error(address, exc)
         finally:
+            self.first_pass_done.set()
             with self.lock:
                 self.elapsed = time.monotonic() - started
                 self.finished = True
@@ -272,6 +284,7 @@ class _BusWorker(threading.Thread):
             else:
                 link_failures = link_failures + 1 if _is_link_failure(failure) else 0
             self._note_late_replies(driver, keys)
+        self.first_pass_done.set()
         self._retry_late_meters(driver, keys)
 
     def _attempt(self, driver, address):
@@ -315,11 +328,7 @@ class _BusWorker(threading.Thread):
 
     def _retry_late_meters(self, driver, keys):
         """One more read of each meter whose late reply proved it alive, in bus order."""
-        listen = getattr(self.bus.transport, "listen", None)
-        frame_length = getattr(driver, "frame_length", None)
-        if self.timed_out_at and listen is not None and frame_length is not None:
-            listen(frame_length)  # late replies that came after the last exchange
-            self._note_late_replies(driver, keys)
+        self._listen_for_late_replies(driver, keys)
         retried = set()
         while True:
             waiting = [
@@ -343,6 +352,34 @@ class _BusWorker(threading.Thread):
                 late = f"retried once after a late reply ({self.late[address]:.2f} s)"
                 self._record_error(address, failure, f"{late}: {error.message}")
             self._note_late_replies(driver, keys)
+
+    def _listen_for_late_replies(self, driver, keys):
+        """Take the late replies that came after the bus's last request.
+
+        While other buses are still on their first pass the cycle goes on
+        anyway, so this bus keeps listening (sending nothing) for the late
+        replies of its timed-out meters, up to the stretched retry timeout
+        after each one's request; alone, or once the others are done, it only
+        takes what has already arrived.
+        """
+        listen = getattr(self.bus.transport, "listen", None)
+        frame_length = getattr(driver, "frame_length", None)
+        if not self.timed_out_at or listen is None or frame_length is None:
+            return
+        longest = self._retry_timeout(driver, float("inf"))  # the stretched timeout's cap
+        while True:
+            listen(frame_length)
+            self._note_late_replies(driver, keys)
+            silent = [a for a in self.timed_out_at if a not in self.late and a in self.errors]
+            if not silent:
+                return
+            listen_until = min(max(self.timed_out_at[a] for a in silent) + longest, self.deadline)
+            if time.monotonic() >= listen_until or not self._others_reading():
+                return
+            time.sleep(LISTEN_STEP)
+
+    def _others_reading(self):
+        return any(not peer.first_pass_done.is_set() for peer in self.peers if peer is not self)
 
     def _retry_timeout(self, driver, latency):
         usual = driver.timeout or getattr(self.bus.transport, "default_timeout", None) or 0.5

@@ -231,3 +231,50 @@ def test_a_stale_reply_of_the_same_meter_for_another_item_is_skipped(server):
         reading = result.readings[(bus.name, address)]
         assert_true_reading(reading, meter)
         assert reading.voltage == meter.voltage  # not the stale 0 V
+
+
+@pytest.mark.parametrize("protocol", ["dlt645", "modbus-rtu"])
+def test_a_bus_done_early_listens_for_its_last_meters_late_reply(server, protocol):
+    # Bus A: meter 3 (its last) is late, meter 2 dead. Its late reply comes after
+    # A's last request; A is done early while bus B (slow: 1200 baud, 50 ms
+    # turnaround) still reads, so A listens meanwhile, sending nothing: the late
+    # reply proves meter 3 alive and its retry reads it. The dead meter still
+    # cost one request and one timeout. (Without the listening, meter 3 was lost.)
+    first, dead, late = meter_addresses(protocol, 3)
+    fast = make_gateway(protocol, 3, faults=[f"late=every:1:{LATE}@{late}", f"dead=every:1@{dead}"])
+    # a few seconds of reading on bus B: 4 Modbus reads at 1200 baud, 48 DL/T 645
+    # requests at 9600 baud (its own, longer timeout)
+    baud = 1200 if protocol == "modbus-rtu" else 9600
+    slow = make_gateway(protocol, 4, gateway_index=1, baudrate=baud, turnaround=0.05)
+    hold_still(server.add_gateway(fast))
+    hold_still(server.add_gateway(slow))
+    driver = Dlt645Driver if protocol == "dlt645" else ModbusDriver
+    buses = [
+        bus_for(fast, "tcp"),
+        Bus(TcpTransport(slow.host, slow.port, timeout=2.0), driver, slow.addresses),
+    ]
+    try:
+        result = poll(buses, budget=60)
+    finally:
+        for bus in buses:
+            bus.transport.close()
+    name = buses[0].name
+    assert list(result.errors) == [(name, dead)]
+    assert result.timeouts[(name, dead)] == 1 and fast.stats.unanswered == 1
+    assert_true_reading(result.readings[(name, late)], fast.meters[late])
+    assert result.late_replies[(name, late)] > TIMEOUT
+    for address, meter in slow.meters.items():
+        assert_true_reading(result.readings[(buses[1].name, address)], meter)
+
+
+def test_a_bus_alone_does_not_wait_for_a_late_reply_after_its_last_request(server):
+    # no other bus is reading: waiting would only make the cycle longer, so the
+    # last meter's late reply (due after the bus is done) is not waited for
+    first, late = meter_addresses("modbus-rtu", 2)
+    gateway = make_gateway("modbus-rtu", 2, faults=[f"late=every:1:{LATE}@{late}"])
+    hold_still(server.add_gateway(gateway))
+    bus, result = run(gateway)
+    assert_true_reading(result.readings[(bus.name, first)], gateway.meters[first])
+    assert list(result.errors) == [(bus.name, late)]
+    assert result.errors[(bus.name, late)].kind == "timeout"
+    assert result.timeouts == {(bus.name, late): 1} and result.buses[0].retries == 0
