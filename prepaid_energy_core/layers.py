@@ -14,8 +14,9 @@ LAYERS = (
     ("vocabulary", ("__init__", "layers", "vocabulary")),
     # errors and exact money arithmetic
     ("foundations", ("errors", "money")),
-    # one rule each: calendars, reading validation, wallet levels, apportionment, crypto
-    ("domain rules", ("calendar", "readings", "wallet", "apportion", "crypto")),
+    # one rule each: calendars, invoicing periods, reading validation, wallet levels,
+    # apportionment, crypto
+    ("domain rules", ("calendar", "periods", "readings", "wallet", "apportion", "crypto")),
     # what combines rules: the tariff engine, the disconnection policy
     ("domain engines", ("tariff", "policy")),
     # meter protocol codecs: bytes <-> frames and values, no I/O
