@@ -8,6 +8,8 @@ class PrepaidOccupancy(models.Model):
     _inherit = ["mail.thread"]
     _order = "date_from desc, id desc"
     _check_company_auto = True
+    # the tenant (name, e-mail, reference) or the unit (full path from the site, code)
+    _rec_names_search = ["partner_id", "unit_id"]
 
     partner_id = fields.Many2one(
         "res.partner", string="Tenant", required=True, index=True, tracking=True
