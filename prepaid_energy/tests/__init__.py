@@ -11,6 +11,7 @@ from . import test_billing_pricing
 # money side
 from . import test_cashier_flow
 from . import test_cashier_rules
+from . import test_cashier_first_use
 from . import test_accounting_invoice
 from . import test_money_lifecycle
 from . import test_money_multicompany
