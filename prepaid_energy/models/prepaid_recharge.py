@@ -130,7 +130,7 @@ class PrepaidRecharge(models.Model):
         """The receipt number, or what the document is while it has none.
 
         With ``prepaid_recharge_details`` in the context (the reversal picker),
-        amount, date and tenant follow, so the cashier picks the right one.
+        operation, amount, date and tenant follow, so the cashier picks the right one.
         """
         operations = dict(self._fields["operation"]._description_selection(self.env))
         states = dict(self._fields["state"]._description_selection(self.env))
@@ -150,6 +150,9 @@ class PrepaidRecharge(models.Model):
                     part
                     for part in (
                         name,
+                        operations.get(recharge.operation, "")
+                        if recharge.name and recharge.name != "/"
+                        else "",
                         formatLang(self.env, recharge.amount, currency_obj=recharge.currency_id),
                         format_datetime(self.env, recharge.date, dt_format="short"),
                         recharge.partner_id.name or "",

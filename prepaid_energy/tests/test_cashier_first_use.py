@@ -278,6 +278,7 @@ class TestCashierFirstUse(MoneyCase):
         self.assertEqual(len(detailed), 1)
         label = detailed[0][1]
         self.assertIn(recharge.name, label)
+        self.assertIn("Recharge", label)
         self.assertIn("42.50", label)
         self.assertIn("Lotus Trading Ltd", label)
         self.assertRegex(label, r"\d{1,2}/\d{1,2}/\d{2,4}")
@@ -367,6 +368,15 @@ class TestCashierFirstUse(MoneyCase):
         wizard_action = self.account.with_user(self.cashier).action_recharge()
         self.assertEqual(wizard_action["res_model"], "prepaid.recharge.wizard")
         self.assertEqual(wizard_action["context"]["default_account_id"], self.account.id)
+
+    def test_the_cash_desk_is_proposed_and_its_method_books_the_money(self):
+        env = self.env(user=self.cashier)
+        action = self.account.with_env(env).action_recharge()
+        wizard = Form(env["prepaid.recharge.wizard"].with_context(**action["context"]))
+        self.assertEqual(wizard.journal_id, self.cash_journal.with_env(env))
+        self.assertEqual(wizard.payment_method_line_id, self.cash_in.with_env(env))
+        wizard.operation = "refund"
+        self.assertEqual(wizard.payment_method_line_id, self.cash_out.with_env(env))
 
     def test_the_recharge_dialog_closes_when_the_receipt_downloads(self):
         env = self.env(user=self.cashier)

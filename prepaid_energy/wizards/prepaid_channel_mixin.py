@@ -18,6 +18,9 @@ class PrepaidChannelMixin(models.AbstractModel):
     journal_id = fields.Many2one(
         "account.journal",
         string="Channel",
+        compute="_compute_journal_id",
+        store=True,
+        readonly=False,
         domain="[('type', 'in', ('cash', 'bank')), ('company_id', '=', company_id)]",
         help="Cash desk, bank, or another channel set up as a cash or bank journal.",
     )
@@ -32,6 +35,17 @@ class PrepaidChannelMixin(models.AbstractModel):
         readonly=False,
         domain="[('journal_id', '=', journal_id), ('payment_type', '=', payment_type)]",
     )
+
+    @api.depends("company_id")
+    def _compute_journal_id(self):
+        """The company's cash desk: what most payments at a property office go through."""
+        for wizard in self:
+            if wizard.company_id and wizard.journal_id.company_id != wizard.company_id:
+                wizard.journal_id = self.env["account.journal"].search(
+                    [("company_id", "=", wizard.company_id.id), ("type", "=", "cash")],
+                    order="sequence, id",
+                    limit=1,
+                )
 
     @api.depends("journal_id", "payment_type")
     def _compute_payment_method_line_id(self):
