@@ -412,3 +412,21 @@ class TestCashierFirstUse(MoneyCase):
         self.assertIn("EL-0001", text)
         self.assertIn("Tenant copy", text)
         self.assertIn("Accounts copy", text)
+        # the issuer is on the receipt itself, whatever wkhtmltopdf does with headers
+        self.assertIn(self.company.name, text)
+
+    def test_several_receipts_print_at_once(self):
+        first = self._recharge(self.account, 10.0)
+        second = self._recharge(self.account, 20.0)
+        pdf, _kind = (
+            self.env["ir.actions.report"]
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf(
+                "prepaid_energy.action_report_prepaid_recharge_receipt", (first | second).ids
+            )
+        )
+        reader = PdfFileReader(io.BytesIO(pdf))
+        self.assertEqual(len(reader.pages), 6)
+        pages = [page.extract_text() for page in reader.pages]
+        self.assertEqual([first.name in page for page in pages], [True] * 3 + [False] * 3)
+        self.assertEqual([second.name in page for page in pages], [False] * 3 + [True] * 3)
