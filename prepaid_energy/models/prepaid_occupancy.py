@@ -123,6 +123,22 @@ class PrepaidOccupancy(models.Model):
             end = occupancy.date_to or max(today, occupancy.date_from)
             occupancy.write({"state": "ended", "date_to": end})
 
+    def action_open_account(self):
+        """The open wizard on this occupancy: tenant, unit and its free meters filled in."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Open an account"),
+            "res_model": "prepaid.account.open.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_occupancy_id": self.id,
+                "default_partner_id": self.partner_id.id,
+                "default_company_id": self.company_id.id,
+            },
+        }
+
     def action_view_accounts(self):
         self.ensure_one()
         return {

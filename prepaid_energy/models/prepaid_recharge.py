@@ -79,6 +79,7 @@ class PrepaidRecharge(models.Model):
     balance_after = fields.Monetary(compute="_compute_balance_after")
     reason = fields.Text(tracking=True)
     external_reference = fields.Char(
+        string="Channel reference",
         copy=False,
         help="Reference of the channel (terminal receipt, transaction id). Unique per "
         "company, so a duplicated notification cannot credit twice.",

@@ -241,6 +241,23 @@ class TestCashierFirstUse(MoneyCase):
         self.assertEqual(account.meter_ids, meter)
         # the site's thresholds apply: 0.00 is at the arrears threshold
         self.assertTrue(account.in_arrears)
+        # or straight from an occupancy: tenant, unit and meters are filled in
+        tenant2 = self.env["res.partner"].create({"name": "Jasmine Florist"})
+        unit2 = self.env["prepaid.location"].create(
+            {"name": "103", "location_type": "unit", "parent_id": self.site.id}
+        )
+        occupancy2 = self.env["prepaid.occupancy"].create(
+            {"partner_id": tenant2.id, "unit_id": unit2.id, "date_from": "2020-01-01"}
+        )
+        occupancy2.action_activate()
+        meter2 = self._create_meter("EL-0103", unit2)
+        action = occupancy2.with_env(env).action_open_account()
+        wizard = Form(env[action["res_model"]].with_context(**action["context"]))
+        self.assertEqual(wizard.partner_id, tenant2.with_env(env))
+        self.assertEqual(len(wizard.line_ids), 1)
+        account2 = env["prepaid.account"].browse(wizard.save().action_confirm()["res_id"])
+        self.assertRecordValues(account2, [{"unit_id": unit2.id, "site_id": self.site.id}])
+        self.assertEqual(account2.meter_ids, meter2)
         # a tenant without any occupancy cannot get a wallet without a unit
         stranger = self.env["res.partner"].create({"name": "Walk-in Customer"})
         before = self._money_counts()
