@@ -399,8 +399,9 @@ class PrepaidRecharge(models.Model):
 
     # ------------------------------------------------------------------ approvals
 
-    def _approvers(self):
-        """Who may approve this document: the active prepaid managers of its company."""
+    def _approvers_sudo(self):
+        """Who may approve this document: the active prepaid managers of its company
+        (read as superuser: a cashier may not read users' groups)."""
         self.ensure_one()
         return (
             self.env.ref(MANAGER_GROUP)
@@ -419,12 +420,12 @@ class PrepaidRecharge(models.Model):
                 amount=recharge.account_id._format_amount(recharge.amount),
                 tenant=recharge.partner_id.display_name,
             )
-            for user in recharge._approvers():
+            for user_sudo in recharge._approvers_sudo():
                 # privileged: the cashier may neither read users nor send mail in
                 # their name (the assigned manager is told by e-mail)
                 recharge.sudo().activity_schedule(
                     APPROVAL_ACTIVITY_TYPE,
-                    user_id=user.id,
+                    user_id=user_sudo.id,
                     summary=summary,
                     note=recharge.reason or "",
                 )

@@ -11,7 +11,7 @@ import re
 
 from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools.pdf import PdfFileReader
 
 from .test_money_common import MoneyCase
@@ -404,7 +404,24 @@ class TestCashierFirstUse(MoneyCase):
         self.assertEqual(action["type"], "ir.actions.report")
         self.assertTrue(action["close_on_report_download"])
 
-    # ------------------------------------------------------------------ the receipt
+
+@tagged("post_install", "-at_install")
+class TestReceiptPdf(MoneyCase, HttpCase):
+    """The receipt as wkhtmltopdf prints it.
+
+    An HttpCase: wkhtmltopdf loads the report's style sheets from this Odoo,
+    which serves them inside the test's transaction only in HTTP test mode
+    (from a TransactionCase the request would wait for the test to end).
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.account = cls.env["prepaid.account"].create(
+            {"partner_id": cls.tenant.id, "occupancy_id": cls.occupancy.id}
+        )
+        cls.account.write({"state": "open"})
+        cls.meter._open_on_account(cls.account, 1000.0)
 
     def test_the_receipt_is_a_real_pdf_with_number_amount_balance_and_unit(self):
         self._recharge(self.account, 120.0)
@@ -427,8 +444,9 @@ class TestCashierFirstUse(MoneyCase):
         self.assertIn("208.00", text)  # balance after: 120 + 88
         self.assertIn("Harbour Park / 101", text)
         self.assertIn("EL-0001", text)
-        self.assertIn("Tenant copy", text)
-        self.assertIn("Accounts copy", text)
+        # styled as printed (the style sheet puts the copy's name in capitals)
+        self.assertIn("TENANT COPY", text)
+        self.assertIn("ACCOUNTS COPY", text)
         # the issuer is on the receipt itself, whatever wkhtmltopdf does with headers
         self.assertIn(self.company.name, text)
 
