@@ -15,8 +15,11 @@ LAYERS = (
     # errors and exact money arithmetic
     ("foundations", ("errors", "money")),
     # one rule each: calendars, invoicing periods, reading validation, wallet levels,
-    # apportionment, crypto
-    ("domain rules", ("calendar", "periods", "readings", "wallet", "apportion", "crypto")),
+    # apportionment, crypto, tenant self-service (portal projections, limits, notices)
+    (
+        "domain rules",
+        ("calendar", "periods", "readings", "wallet", "apportion", "crypto", "selfservice"),
+    ),
     # what combines rules: the tariff engine, the disconnection policy
     ("domain engines", ("tariff", "policy")),
     # meter protocol codecs: bytes <-> frames and values, no I/O
