@@ -319,7 +319,10 @@ class PrepaidPortal(payment_portal.PaymentPortal):
     @http.route("/my/prepaid/link", type="http", auth="user", methods=["POST"], website=True)
     def portal_prepaid_link_submit(self, lookup="", proof="", **kwargs):
         try:
-            binding = request.env["prepaid.portal.binding"]._portal_request(lookup, proof)
+            # a refusal leaves nothing half-written (a wrong proof is not a refusal: it
+            # is recorded, to count towards the user's attempts)
+            with request.env.cr.savepoint():
+                binding = request.env["prepaid.portal.binding"]._portal_request(lookup, proof)
         except (UserError, AccessError) as error:
             return self._prepaid_render_link(error=error.args[0], lookup=lookup)
         if binding.state == "refused":
@@ -361,12 +364,13 @@ class PrepaidPortal(payment_portal.PaymentPortal):
         tenant = request.env.user.partner_id.commercial_partner_id
         Preference = request.env["prepaid.notification.preference"]
         try:
-            vals = self._prepaid_preference_vals(post, tenant)
-            preference = Preference._for_tenant(tenant)
-            if preference.id:
-                preference.write(vals)
-            else:
-                Preference.create({"partner_id": tenant.id, **vals})
+            with request.env.cr.savepoint():  # refused: nothing written
+                vals = self._prepaid_preference_vals(post, tenant)
+                preference = Preference._for_tenant(tenant)
+                if preference.id:
+                    preference.write(vals)
+                else:
+                    Preference.create({"partner_id": tenant.id, **vals})
         except (UserError, ValidationError, AccessError) as error:
             return self._prepaid_render_notifications(error=error.args[0])
         return self._prepaid_render_notifications(saved=True)
@@ -458,7 +462,8 @@ class PrepaidPortal(payment_portal.PaymentPortal):
         if switch_action not in selfservice.SWITCH_ACTIONS:
             raise NotFound()
         try:
-            message = meter._portal_switch(switch_action)
+            with request.env.cr.savepoint():  # refused: nothing queued, nothing logged
+                message = meter._portal_switch(switch_action)
         except (UserError, AccessError) as error:
             return self._prepaid_render_meter(meter_sudo, switch_error=error.args[0])
         return self._prepaid_render_meter(meter_sudo, switch_done=message)

@@ -78,27 +78,29 @@ class PrepaidNotificationPreference(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        preferences = super().create(vals_list)
-        preferences._check_portal_manager()
-        return preferences
+        self._check_portal_manager(
+            self.env["res.partner"].browse(vals.get("partner_id") for vals in vals_list)
+        )
+        return super().create(vals_list)
 
     def write(self, vals):
-        self._check_portal_manager()
+        self._check_portal_manager(self.partner_id)
+        if "partner_id" in vals:
+            self._check_portal_manager(self.env["res.partner"].browse(vals["partner_id"]))
         return super().write(vals)
 
-    def _check_portal_manager(self):
-        """A portal user changes their tenant's preferences only as its main contact
-        (or any of its contacts while it has none); the record rules already keep them
-        to their own tenant."""
+    def _check_portal_manager(self, tenants):
+        """A portal user changes the preferences of their own tenant only, and only as
+        its main contact (or as any of its contacts while it has none)."""
         user = self.env.user
         if self.env.su or not user.share:
             return
-        for preference in self:
-            if not preference.partner_id._prepaid_may_manage(user.partner_id):
+        for tenant in tenants.sudo():
+            if not tenant._prepaid_may_manage(user.partner_id):
                 raise AccessError(
                     self.env._(
                         "Only the main contact of %(tenant)s changes its notifications.",
-                        tenant=preference.partner_id.display_name,
+                        tenant=tenant.display_name,
                     )
                 )
 

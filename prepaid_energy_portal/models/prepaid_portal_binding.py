@@ -125,16 +125,17 @@ class PrepaidPortalBinding(models.Model):
 
     @api.model
     def _portal_check_attempts(self, user):
+        now = self.env.cr.now()  # the clock create_date is written with
         refused = self.sudo().search(
             [
                 ("user_id", "=", user.id),
                 ("state", "=", "refused"),
-                ("create_date", ">", fields.Datetime.now() - PROOF_ATTEMPTS.window),
+                ("create_date", ">", now - PROOF_ATTEMPTS.window),
             ]
         )
-        retry_at = PROOF_ATTEMPTS.retry_at(refused.mapped("create_date"), fields.Datetime.now())
+        retry_at = PROOF_ATTEMPTS.retry_at(refused.mapped("create_date"), now)
         if retry_at:
-            minutes = max(1, int((retry_at - fields.Datetime.now()).total_seconds() // 60) + 1)
+            minutes = max(1, int((retry_at - now).total_seconds() // 60) + 1)
             raise UserError(
                 self.env._(
                     "Too many wrong codes. Try again in %(minutes)s minutes.", minutes=minutes

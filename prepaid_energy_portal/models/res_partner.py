@@ -30,6 +30,22 @@ class ResPartner(models.Model):
                     )
                 )
 
+    def write(self, vals):
+        result = super().write(vals)
+        if {"parent_id", "is_company"}.intersection(vals) and self._prepaid_moves_logins():
+            # the record rules of portal users hold their commercial partner, and Odoo
+            # caches a user's rule domains: a login moved to (or from) a tenant must see
+            # that tenant's records at once, not after the next restart
+            self.env.registry.clear_cache()
+        return result
+
+    def _prepaid_moves_logins(self):
+        return bool(
+            self.sudo()
+            .with_context(active_test=False)
+            .search_count([("id", "child_of", self.ids), ("user_ids", "!=", False)], limit=1)
+        )
+
     def _prepaid_tenant(self):
         """The tenant these partners act for: their commercial partner."""
         return self.commercial_partner_id
