@@ -33,9 +33,6 @@
             "prepaid_energy_portal/static/src/scss/prepaid_portal.scss",
             "prepaid_energy_portal/static/src/js/prepaid_usage_chart.js",
         ],
-        "web.assets_tests": [
-            "prepaid_energy_portal/static/src/js/tours/*.js",
-        ],
     },
     "post_init_hook": "post_init_hook",
 }
