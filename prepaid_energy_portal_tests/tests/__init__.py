@@ -1,1 +1,2 @@
 from . import test_portal_topup
+from . import test_portal_topup_concurrency
