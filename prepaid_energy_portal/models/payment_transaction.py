@@ -139,8 +139,9 @@ class PaymentTransaction(models.Model):
         )
 
     def _log_message_on_linked_documents(self, message):
-        super()._log_message_on_linked_documents(message)
+        result = super()._log_message_on_linked_documents(message)
         account = self.prepaid_account_id.sudo()
         if account:
             author = self.env.user.partner_id if self.env.uid == SUPERUSER_ID else self.partner_id
             account.message_post(body=message, author_id=author.id)
+        return result

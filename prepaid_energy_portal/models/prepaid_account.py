@@ -39,9 +39,10 @@ class PrepaidAccount(models.Model):
     )
 
     def _compute_access_url(self):
-        super()._compute_access_url()
+        result = super()._compute_access_url()
         for account in self:
             account.access_url = f"/my/prepaid/accounts/{account.id}"
+        return result
 
     @api.model_create_multi
     def create(self, vals_list):

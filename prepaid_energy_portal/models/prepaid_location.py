@@ -88,7 +88,6 @@ class PrepaidLocation(models.Model):
 
     def _check_site_settings_access(self, fnames):
         """The portal's site settings are a manager's decision, as the others are."""
-        super()._check_site_settings_access(fnames)
         changed = PORTAL_SITE_FIELDS.intersection(fnames)
         if changed and not (
             self.env.su or self.env.user.has_group("prepaid_energy.group_prepaid_manager")
@@ -99,3 +98,4 @@ class PrepaidLocation(models.Model):
                     ", ".join(sorted(changed)),
                 )
             )
+        return super()._check_site_settings_access(fnames)

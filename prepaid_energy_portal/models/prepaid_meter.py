@@ -50,7 +50,7 @@ class PrepaidMeter(models.Model):
                     values["portal_trip_count"] = meter.portal_trip_count + 1
                 if values:
                     # neither state nor paid_but_off: no recursion
-                    super(PrepaidMeter, meter.sudo()).write(values)
+                    meter.sudo().write(values)
                 if event and account and not meter._portal_tenant_asked(event):
                     Notification._notify(
                         account,

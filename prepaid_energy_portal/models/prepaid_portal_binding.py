@@ -36,7 +36,6 @@ class PrepaidPortalBinding(models.Model):
     )
     tenant_id = fields.Many2one(
         "res.partner",
-        string="Tenant",
         compute="_compute_tenant_id",
         store=True,
         index="btree_not_null",

@@ -30,9 +30,10 @@ class PrepaidRecharge(models.Model):
     ]
 
     def _compute_access_url(self):
-        super()._compute_access_url()
+        result = super()._compute_access_url()
         for recharge in self:
             recharge.access_url = f"/my/prepaid/recharges/{recharge.id}"
+        return result
 
     def _get_report_base_filename(self):
         self.ensure_one()
@@ -56,9 +57,9 @@ class PrepaidRecharge(models.Model):
         reached since (the cap was checked when the payment started: refusing now would
         leave the tenant's money outside the wallet); the rest is checked as usual."""
         paid_online = self.filtered(lambda recharge: recharge._is_paid_online())
-        super(PrepaidRecharge, self - paid_online)._check_request()
         for recharge in paid_online:
             recharge._check_paid_online()
+        return super(PrepaidRecharge, self - paid_online)._check_request()
 
     def _is_paid_online(self):
         self.ensure_one()
