@@ -4,7 +4,7 @@ Pure and Decimal-only like the rest of the core; the portal addon stores and
 shows the results. Nothing here knows Odoo, a database or a clock: the
 caller passes "now" and the site's local dates and times.
 
-- :func:`projected_run_out`: when a wallet runs out at its recent spending;
+- :func:`projected_run_out`: when a wallet runs out at its recent rate of spending;
 - :func:`daily_series`, :func:`monthly_series`, :func:`year_over_year`: the
   usage charts' series, every day or month present (zero when nothing);
 - :class:`RateLimit`: a sliding window of attempts (binding proofs, switching);
@@ -146,35 +146,29 @@ class RunOut:
     date: datetime.date
 
 
-def projected_run_out(available, spend_by_day, today, opened=None, window_days=14):
-    """When ``available`` money runs out at the average spend of the last full days.
+#: less priced time than this is too little to project from
+MIN_COVERED = datetime.timedelta(days=1)
 
-    ``available``: what may still be consumed before disconnection;
-    ``spend_by_day``: ``{local date: Decimal spent}`` (positive figures);
-    ``today``: the local date (not a full day yet: left out); ``opened``: the
-    date the wallet opened, days before it are not averaged. Returns None
-    when there is no full day to average or nothing was spent in it.
+
+def days_of(span):
+    """A timedelta as an exact Decimal number of days."""
+    return Decimal(span.days) + (Decimal(span.seconds) + Decimal(span.microseconds) / 10**6) / 86400
+
+
+def projected_run_out(available, spent, covered, today, minimum=MIN_COVERED):
+    """When ``available`` money runs out at the rate ``spent`` over ``covered``.
+
+    ``available``: what may still be consumed before disconnection; ``spent``:
+    the money consumed during the recent priced time ``covered`` (a timedelta:
+    from the start of the first priced interval to the end of the last, so a
+    pricing run that books days at once weighs as many days); ``today``: the
+    local date. None when less than ``minimum`` was priced or nothing spent.
     """
     available = to_decimal(available, "available credit")
-    if window_days < 1:
-        raise ValidationError(f"the averaging window needs at least one day, got {window_days}")
-    first = today - datetime.timedelta(days=window_days)
-    if opened is not None and opened > first:
-        first = opened
-    days = (today - first).days
-    if days < 1:
+    spent = to_decimal(spent, "money spent")
+    if covered < minimum or spent <= 0:
         return None
-    spent = sum(
-        (
-            to_decimal(amount, "daily spend")
-            for day, amount in spend_by_day.items()
-            if first <= day < today
-        ),
-        ZERO,
-    )
-    if spent <= 0:
-        return None
-    daily = spent / days
+    daily = spent / days_of(covered)
     if available <= 0:
         return RunOut(daily, 0, today)
     days_left = int((available / daily).to_integral_value(rounding=ROUND_FLOOR))

@@ -19,47 +19,45 @@ at = datetime.datetime
 # --------------------------------------------------------------------------- run-out
 
 
-def test_run_out_averages_the_last_full_days_and_leaves_today_out():
+def test_run_out_at_the_rate_of_the_priced_time():
     today = day(2025, 3, 15)
-    spend = {today - datetime.timedelta(days=n): D("10.00") for n in range(1, 15)}
-    spend[today] = D("500.00")  # today is not over: not averaged
-    result = ss.projected_run_out(D("95.00"), spend, today)
+    # 140.00 spent over 14 days: 10.00 a day
+    result = ss.projected_run_out(D("95.00"), D("140.00"), datetime.timedelta(days=14), today)
     assert result.daily_spend == D("10")
     assert result.days_left == 9  # 95 / 10 = 9.5: the 10th day is not fully covered
     assert result.date == day(2025, 3, 24)
 
 
-def test_run_out_counts_days_without_spending_as_zero():
+def test_run_out_weighs_a_long_pricing_run_by_its_length():
+    """One pricing run that booked three days at once is three days of spending."""
     today = day(2025, 3, 15)
-    spend = {day(2025, 3, 14): D("28.00")}  # one day in a 14-day window
-    result = ss.projected_run_out(D("20.00"), spend, today)
-    assert result.daily_spend == D("2")
-    assert result.days_left == 10
+    result = ss.projected_run_out(D("27.36"), D("27.36"), datetime.timedelta(hours=72), today)
+    assert result.daily_spend == D("9.12")
+    assert result.days_left == 3
 
 
-def test_run_out_averages_only_since_the_account_opened():
+def test_run_out_counts_fractions_of_days_exactly():
+    covered = datetime.timedelta(days=1, hours=12)  # 1.5 days
+    assert ss.days_of(covered) == D("1.5")
+    result = ss.projected_run_out(D("100"), D("15"), covered, day(2025, 1, 1))
+    assert (result.daily_spend, result.days_left) == (D("10"), 10)
+
+
+def test_run_out_is_unknown_with_too_little_priced_time_or_no_spending():
     today = day(2025, 3, 15)
-    spend = {day(2025, 3, 13): D("6.00"), day(2025, 3, 14): D("4.00"), day(2025, 3, 1): D("900")}
-    result = ss.projected_run_out(D("50.00"), spend, today, opened=day(2025, 3, 13))
-    assert result.daily_spend == D("5")
-    assert result.days_left == 10
-
-
-def test_run_out_is_unknown_without_a_full_day_or_without_spending():
-    today = day(2025, 3, 15)
-    assert ss.projected_run_out(D("50"), {today: D("3")}, today, opened=today) is None
-    assert ss.projected_run_out(D("50"), {}, today) is None
+    assert ss.projected_run_out(D("50"), D("3"), datetime.timedelta(hours=23), today) is None
+    assert ss.projected_run_out(D("50"), D("0"), datetime.timedelta(days=5), today) is None
 
 
 def test_run_out_is_today_when_nothing_is_left():
     today = day(2025, 3, 15)
-    result = ss.projected_run_out(D("-3.00"), {day(2025, 3, 14): D("7")}, today)
+    result = ss.projected_run_out(D("-3.00"), D("7"), datetime.timedelta(days=2), today)
     assert (result.days_left, result.date) == (0, today)
 
 
 def test_run_out_refuses_floats():
     with pytest.raises(ValidationError):
-        ss.projected_run_out(12.5, {}, day(2025, 1, 2))
+        ss.projected_run_out(12.5, D("1"), datetime.timedelta(days=2), day(2025, 1, 2))
 
 
 # --------------------------------------------------------------------------- series

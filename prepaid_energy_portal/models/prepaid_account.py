@@ -117,29 +117,40 @@ class PrepaidAccount(models.Model):
         )
 
     def _portal_run_out(self):
-        """The core's projection (RunOut) at the spending of the last full days, or None."""
+        """The core's projection (RunOut) at the spending rate of the last 14 days, or None.
+
+        The rate is what the priced charges of those days cost over the time they
+        cover (a charge covers the intervals of one band in one pricing run), plus
+        the fees deducted meanwhile.
+        """
         self.ensure_one()
         if self.state != "open":
             return None
-        zone = self._site_zone()
-        today = self._portal_local_today()
-        since = timezone.local_midnight(today - datetime.timedelta(days=RUN_OUT_WINDOW_DAYS), zone)
+        now = fields.Datetime.now()
+        since = now - datetime.timedelta(days=RUN_OUT_WINDOW_DAYS)
+        self.env["prepaid.charge"].flush_model(["account_id", "date_start", "date_end", "amount"])
         self.env["prepaid.ledger.line"].flush_model(["account_id", "kind", "amount", "date"])
-        rows = self.env.execute_query(
+        [(charged, first, last)] = self.env.execute_query(
             SQL(
-                "SELECT ((date - interval '1 second') AT TIME ZONE 'UTC' AT TIME ZONE %s)::date,"
-                " -SUM(amount) FROM prepaid_ledger_line"
-                " WHERE account_id = %s AND kind IN ('consumption', 'fee') AND date > %s"
-                " GROUP BY 1",
-                zone,
+                "SELECT SUM(amount), MIN(date_start), MAX(date_end) FROM prepaid_charge"
+                " WHERE account_id = %s AND date_start >= %s",
                 self.id,
                 since,
             )
         )
-        spend = {day: Decimal(str(amount)) for day, amount in rows}
-        opened = timezone.local_date(self.date_open, zone) if self.date_open else None
+        if not charged:
+            return None
+        [(fees,)] = self.env.execute_query(
+            SQL(
+                "SELECT -SUM(amount) FROM prepaid_ledger_line"
+                " WHERE account_id = %s AND kind = 'fee' AND date >= %s",
+                self.id,
+                since,
+            )
+        )
+        spent = self._to_decimal(self.currency_id.round(charged + (fees or 0.0)))
         return selfservice.projected_run_out(
-            self._portal_available(), spend, today, opened, RUN_OUT_WINDOW_DAYS
+            self._portal_available(), spent, last - first, self._portal_local_today()
         )
 
     def _portal_supply_summary(self):

@@ -10,6 +10,8 @@ _logger = logging.getLogger(__name__)
 
 #: notifications sent per cron call; the cron runs again at once while some are due
 SEND_BATCH = 200
+#: the database constraint that records an event once
+KEY_CONSTRAINT = "prepaid_notification_key_unique"
 #: the e-mail and SMS template of each event
 TEMPLATES = {
     event: (
@@ -101,13 +103,18 @@ class PrepaidNotification(models.Model):
             "balance": account.balance if balance is None else balance,
             "threshold": threshold or 0.0,
         }
+        # the caller's pending writes go first, outside the savepoint: their errors
+        # are theirs, never taken for this event's duplicate
+        self.env.flush_all()
         try:
             # a concurrent transaction recording the same event wins; this one goes on
             with self.env.cr.savepoint():
                 notification = self.with_context(
                     mail_create_nolog=True, mail_create_nosubscribe=True
                 ).create(vals)
-        except psycopg2.errors.UniqueViolation:
+        except psycopg2.errors.UniqueViolation as error:
+            if error.diag.constraint_name != KEY_CONSTRAINT:
+                raise
             return self.browse()
         if notification.scheduled_date <= now:
             notification._send()

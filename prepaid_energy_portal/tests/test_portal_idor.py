@@ -200,3 +200,59 @@ class TestPortalIdor(PortalCase):
         )
         self.assertFalse(error)
         self.assertEqual(sum(data["daily"]["usage"]), 0)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalControllersCheckFirst(PortalCase):
+    """No code of the controllers reads as superuser before it has checked access."""
+
+    def test_no_controller_calls_sudo_before_an_access_check(self):
+        import ast
+        import inspect
+
+        from ..controllers import payment, portal
+
+        checks = {
+            "_prepaid_record",
+            "_document_check_access",
+            "check_access",
+            "search",  # as the user: the record rules filter
+            "_portal_request",  # the receipt proof, compared in constant time
+            "_for_tenant",  # as the user: the record rules filter
+        }
+        # sudo() on what is no record of the request's choosing
+        reasons = {
+            # called by the routes after their check of the account
+            "_prepaid_payment_form_values": "payment providers of the checked account",
+            "_prepaid_check_provider": "a provider (public data), after the account check",
+            # the user's own tenant, not an id from the request
+            "_prepaid_tenant_contacts": "the contacts of the user's own tenant",
+            "_prepaid_render_notifications": "the user's own tenant",
+        }
+        seen = set()
+        for module in (portal, payment):
+            tree = ast.parse(inspect.getsource(module))
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef):
+                    continue
+                calls = sorted(
+                    (
+                        node
+                        for node in ast.walk(function)
+                        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    ),
+                    # by where each call ends: in a.search().sudo(), search comes first
+                    key=lambda node: (node.end_lineno, node.end_col_offset),
+                )
+                names = [node.func.attr for node in calls]
+                if "sudo" not in names:
+                    continue
+                seen.add(function.name)
+                if function.name in reasons:
+                    continue
+                self.assertTrue(
+                    checks.intersection(names[: names.index("sudo")]),
+                    f"{function.name} calls sudo() before any access check",
+                )
+        self.assertTrue(set(reasons) <= seen, set(reasons) - seen)
+        self.assertIn("_prepaid_record", seen)

@@ -67,10 +67,9 @@ class TestPortalPages(PortalCase):
 
     def test_run_out_projection_follows_recent_spending(self):
         run_out = self.account._portal_run_out()
-        self.assertTrue(run_out)
-        # 9.12 a day (0.76 units an hour at 0.50) at most: the first day is partial
-        self.assertLessEqual(float(run_out.daily_spend), 9.12 + 0.01)
-        self.assertGreater(run_out.days_left, 20)
+        # 0.76 units an hour at 0.50: 9.12 a day, priced in one run of 72 hours
+        self.assertAlmostEqual(float(run_out.daily_spend), 9.12, places=2)
+        self.assertEqual(run_out.days_left, 29)  # 272.64 / 9.12 = 29.9
 
     def test_usage_json_has_the_four_charts(self):
         data, error = self._json(
