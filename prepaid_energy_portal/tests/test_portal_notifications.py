@@ -5,6 +5,8 @@ and sms.sms records (sent by the SMS cron), never a provider called from here.
 """
 
 from odoo.tests import freeze_time, tagged
+from odoo.tools import mute_logger
+from psycopg2 import IntegrityError
 
 from .common import PortalCase
 
@@ -202,3 +204,22 @@ class TestPortalNotifications(PortalCase):
         self.assertIn("WA-0001", body)
         cron.method_direct_trigger()
         self.assertEqual(Mail.search([("model", "=", "res.company")]) - before, digest)
+
+    @mute_logger("odoo.sql_db")
+    def test_recording_an_event_never_hides_the_callers_own_error(self):
+        """A second recharge with a channel reference already booked must fail as
+        itself. The event is recorded inside a savepoint; the caller's pending writes
+        (here the duplicate reference) were once flushed in it, their UniqueViolation
+        taken for the event's own duplicate, and the transaction left aborted."""
+        wizard_values = {
+            "account_id": self.account.id,
+            "operation": "recharge",
+            "amount": 10.0,
+            "journal_id": self.cash_journal.id,
+            "external_reference": "TXN-PORTAL-1",
+        }
+        Wizard = self.env["prepaid.recharge.wizard"].with_user(self.cashier)
+        Wizard.create(wizard_values).action_confirm()
+        with self.assertRaises(IntegrityError):
+            Wizard.create(wizard_values).action_confirm()
+        self.assertEqual(len(self._notifications("recharge")), 1)
