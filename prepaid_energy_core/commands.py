@@ -228,6 +228,7 @@ PLAN_DONE = "done"  # the effect is already there: verified, nothing sent
 PLAN_SEND = "send"
 PLAN_FAIL = "fail"
 PLAN_WAIT = "wait"  # the meter did not answer the observation: try again later
+PLAN_KEEP = "keep"  # acknowledged earlier, the meter cannot show more: leave it so
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,7 +321,7 @@ def plan(spec, observation):
     if seen:
         return Plan(PLAN_DONE, "the meter already shows it: nothing sent")
     if spec.acknowledged and seen is None:
-        return Plan(PLAN_DONE, "acknowledged; the meter cannot show it")
+        return Plan(PLAN_KEEP, "acknowledged; the meter cannot show it")
     return Plan(PLAN_SEND)
 
 

@@ -329,7 +329,9 @@ class PrepaidGateway(models.Model):
 
     def action_view_meters(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("prepaid_energy.action_prepaid_meter")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prepaid_energy.action_prepaid_meter"
+        )
         action["domain"] = [("gateway_id", "=", self.id)]
         action["context"] = {"default_gateway_id": self.id}
         return action
@@ -341,7 +343,9 @@ class PrepaidGateway(models.Model):
         with self._bus_locks() as locked:
             if not locked:
                 raise UserError(
-                    self.env._("Bus %s is busy (a read or a command): scan again in a moment.", self.name)
+                    self.env._(
+                        "Bus %s is busy (a read or a command): scan again in a moment.", self.name
+                    )
                 )
             try:
                 return fieldbus.scan(self._to_core_spec(), candidates, timeout)

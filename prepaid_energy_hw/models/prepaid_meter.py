@@ -135,9 +135,7 @@ class PrepaidMeter(models.Model):
                 ["__count"],
             )
         )
-        last = dict(
-            Command._read_group([("meter_id", "in", self.ids)], ["meter_id"], ["id:max"])
-        )
+        last = dict(Command._read_group([("meter_id", "in", self.ids)], ["meter_id"], ["id:max"]))
         for meter in self:
             meter.open_command_count = counts.get(meter, 0)
             meter.last_command_id = Command.browse(last.get(meter) or [])
@@ -352,11 +350,14 @@ class PrepaidMeter(models.Model):
         """Meters online but not heard of for K read intervals become offline."""
         meters = self.search([("hw_online_state", "=", "online"), ("gateway_id", "!=", False)])
         stale = meters.filtered(
-            lambda m: m.hw_last_seen
-            and m.hw_last_seen
-            < now
-            - datetime.timedelta(
-                minutes=(m.site_id.reading_interval or 15) * (m.site_id.offline_after_cycles or 3)
+            lambda m: (
+                m.hw_last_seen
+                and m.hw_last_seen
+                < now
+                - datetime.timedelta(
+                    minutes=(m.site_id.reading_interval or 15)
+                    * (m.site_id.offline_after_cycles or 3)
+                )
             )
         )
         for meter in stale:
@@ -366,7 +367,9 @@ class PrepaidMeter(models.Model):
                     "hw_offline_since": meter.hw_first_missed_at or meter.hw_last_seen,
                 }
             )
-            meter.message_post(body=self.env._("Meter offline: not heard of since %s.", meter.hw_last_seen))
+            meter.message_post(
+                body=self.env._("Meter offline: not heard of since %s.", meter.hw_last_seen)
+            )
         stale._hw_sync_states()
         return stale
 
@@ -398,12 +401,14 @@ class PrepaidMeter(models.Model):
         """
         now = now or fields.Datetime.now()
         meters = self.filtered(
-            lambda m: m.active
-            and m.account_id.state == "open"
-            and m.relay_capable
-            and m.gateway_id
-            and m.hw_online_state != "offline"
-            and "relay" in m._hw_capabilities()
+            lambda m: (
+                m.active
+                and m.account_id.state == "open"
+                and m.relay_capable
+                and m.gateway_id
+                and m.hw_online_state != "offline"
+                and "relay" in m._hw_capabilities()
+            )
         )
         if not meters:
             return self.env["prepaid.meter.command"]
@@ -453,8 +458,10 @@ class PrepaidMeter(models.Model):
         arrears_since = (self.arrears_since or now) if in_arrears else None
         reason = supply.REASON_CHANGES.get(decision.code, self.relay_open_reason) or None
         same_code = decision.code == self.policy_code
-        if same_code and arrears_since == (self.arrears_since or None) and reason == (
-            self.relay_open_reason or None
+        if (
+            same_code
+            and arrears_since == (self.arrears_since or None)
+            and reason == (self.relay_open_reason or None)
         ):
             return None
         if same_code:
@@ -497,8 +504,9 @@ class PrepaidMeter(models.Model):
             return None  # already on its way
         if action in core_commands.CLOSING and self.billing_side == "meter":
             credit_pending = self.command_ids.filtered(
-                lambda c: c.action == core_commands.PUSH_CREDIT
-                and c.state in core_commands.OPEN_STATES
+                lambda c: (
+                    c.action == core_commands.PUSH_CREDIT and c.state in core_commands.OPEN_STATES
+                )
             )
             if credit_pending:
                 return None  # closed once the meter holds the credit

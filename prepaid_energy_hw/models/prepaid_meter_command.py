@@ -289,9 +289,7 @@ class PrepaidMeterCommand(models.Model):
             jobs[buses[gateway]].append(spec)
         results = {}
         try:
-            observed = dict(
-                core.run_on_buses(jobs, lambda bus, spec: core.observe(bus, spec, now))
-            )
+            observed = dict(core.run_on_buses(jobs, lambda bus, spec: core.observe(bus, spec, now)))
             plans, to_send = {}, defaultdict(list)
             for bus, bus_specs in jobs.items():
                 for spec in bus_specs:
@@ -396,7 +394,8 @@ class PrepaidMeterCommand(models.Model):
         if tries >= self.max_tries:
             self.write({"try_count": tries})
             self._finish(
-                core.FAILED, self.env._("gave up after %(tries)s tries: %(error)s", tries=tries, error=message)
+                core.FAILED,
+                self.env._("gave up after %(tries)s tries: %(error)s", tries=tries, error=message),
             )
             return
         self.write(
@@ -465,7 +464,8 @@ class PrepaidMeterCommand(models.Model):
         elif action == core.PUSH_CREDIT and observation is not None:
             meter.write(
                 {
-                    "meter_purchase_count": observation.purchase_count or meter.meter_purchase_count,
+                    "meter_purchase_count": observation.purchase_count
+                    or meter.meter_purchase_count,
                     "meter_balance": observation.balance
                     if observation.balance is not None
                     else meter.meter_balance,
