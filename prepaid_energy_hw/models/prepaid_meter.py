@@ -75,6 +75,9 @@ class PrepaidMeter(models.Model):
         list(supply.OPEN_REASON_LABELS), string="Open because", readonly=True, copy=False
     )
     relay_changed_at = fields.Datetime(readonly=True, copy=False)
+    relay_changes = fields.Integer(
+        readonly=True, copy=False, help="How many times the relay was seen to change."
+    )
     overload_trips = fields.Json(
         readonly=True, copy=False, help="Site-local times of recent protection trips."
     )
@@ -236,6 +239,7 @@ class PrepaidMeter(models.Model):
             "relay_state",
             "relay_open_reason",
             "relay_changed_at",
+            "relay_changes",
             "overload_trips",
             "meter_balance",
             "meter_purchase_count",
@@ -257,6 +261,7 @@ class PrepaidMeter(models.Model):
                 relay,
                 reason,
                 changed,
+                meter.relay_changes + (relay != meter.relay_state),
                 trips,
                 reading.balance if reading.balance is not None else meter.meter_balance,
                 reading.purchase_count
@@ -510,11 +515,14 @@ class PrepaidMeter(models.Model):
             )
             if credit_pending:
                 return None  # closed once the meter holds the credit
+        # one command per decision, relay episode (since its last change) and slot: a
+        # failed one is asked again next slot, a new trip after a reconnect is new
         slot = int(facts.local_now.timestamp() // facts.interval.total_seconds())
+        episode = self.relay_changes
         key = (
             f"recharge:{recharge.id}:{self.id}:{action}"
             if recharge
-            else f"policy:{self.id}:{action}:{decision.code}:{slot}"
+            else f"policy:{self.id}:{action}:{decision.code}:{episode}:{slot}"
         )
         return {
             "meter_id": self.id,
@@ -550,7 +558,7 @@ class PrepaidMeter(models.Model):
             since = meter.paid_but_off_since or now
             if not meter.paid_but_off_since:
                 since_rows[meter.id] = since
-            limit = datetime.timedelta(minutes=meter.site_id.paid_but_off_minutes or 30)
+            limit = datetime.timedelta(minutes=max(meter.site_id.paid_but_off_minutes, 0))
             if not meter.paid_but_off and now - since >= limit:
                 flagged |= meter
         for meter_id, since in since_rows.items():

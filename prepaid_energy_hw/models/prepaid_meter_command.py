@@ -443,6 +443,7 @@ class PrepaidMeterCommand(models.Model):
                     "relay_state": "open",
                     "relay_open_reason": self.open_reason or "manual",
                     "relay_changed_at": now,
+                    "relay_changes": meter.relay_changes + (meter.relay_state != "open"),
                 }
             )
             self._post_switch(meter)
@@ -452,6 +453,7 @@ class PrepaidMeterCommand(models.Model):
                     "relay_state": "closed",
                     "relay_open_reason": False,
                     "relay_changed_at": now,
+                    "relay_changes": meter.relay_changes + (meter.relay_state != "closed"),
                     "paid_but_off_since": False,
                     "paid_but_off": False,
                 }

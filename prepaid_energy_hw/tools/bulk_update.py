@@ -30,8 +30,9 @@ def update_rows(model, rows, fnames):
     for field in fields_:
         if not field.store or field.compute or field.type not in COLUMN_TYPES:
             raise ValueError(f"update_rows: {model._name}.{field.name} is not a plain column")
-    model.flush_model(fnames)
     ids = list(rows)
+    records = model.browse(ids)
+    records.flush_recordset()  # nothing of these rows may stay pending under the UPDATE
     columns = list(zip(*rows.values()))
     arrays = [SQL("%s::int4[]", ids)]
     for field, values in zip(fields_, columns):
@@ -52,7 +53,6 @@ def update_rows(model, rows, fnames):
             names,
         )
     )
-    records = model.browse(ids)
     records.invalidate_recordset([*fnames, "write_date", "write_uid"], flush=False)
     records.modified(fnames)
 
