@@ -2,10 +2,12 @@ import datetime
 import logging
 import uuid
 from collections import defaultdict
+from decimal import Decimal
 
 from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_repr
 
 from prepaid_energy_core import commands as core
 from prepaid_energy_core import fieldbus
@@ -262,7 +264,9 @@ class PrepaidMeterCommand(models.Model):
             action=self.action,
             deadline=self.deadline,
             zone=self.meter_id._hw_zone(),
-            amount=self.amount if self.action == core.PUSH_CREDIT else None,
+            amount=Decimal(float_repr(self.amount, self.currency_id.decimal_places))
+            if self.action == core.PUSH_CREDIT
+            else None,
             last_target=last_target if self.action == core.PUSH_CREDIT else None,
             acknowledged=self.state == core.ACKNOWLEDGED,
         )

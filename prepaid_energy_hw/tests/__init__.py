@@ -1,1 +1,4 @@
 from . import test_hw_cycle
+from . import test_hw_durability
+from . import test_hw_faults
+from . import test_hw_meter_billing

@@ -13,6 +13,7 @@ from decimal import Decimal
 from odoo import fields
 from odoo.addons.prepaid_energy.tests.test_money_common import MoneyCase
 
+from prepaid_energy_core import commands as core_commands
 from prepaid_energy_core.simulator.faults import FaultPlan
 from prepaid_energy_core.simulator.server import SimulatorServer, make_gateway
 
@@ -130,13 +131,15 @@ class HwCase(MoneyCase):
         self.env.invalidate_all()
 
     def run_commands_until_settled(self, rounds=8):
-        """Run the command cron until no command is open (each round as if the back-off
-        had passed)."""
+        """Run the command cron until no command is open, each round as if the back-off
+        of the previous one had passed (well within the commands' deadline)."""
         Command = self.env["prepaid.meter.command"]
+        later = 0
         for round_ in range(rounds):
-            self.run_commands(later=600 * (round_ + 1))
+            self.run_commands(later=later)
             if not Command.search_count([("state", "in", ("queued", "sent"))]):
                 return
+            later += core_commands.retry_delay(round_ + 1).total_seconds() + 1
         open_ = Command.search([("state", "in", ("queued", "sent"))])
         self.fail(f"commands still open: {open_.mapped('display_name')} {open_.mapped('result')}")
 

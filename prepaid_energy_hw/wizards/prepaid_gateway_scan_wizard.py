@@ -52,7 +52,9 @@ class PrepaidGatewayScanWizard(models.TransientModel):
             )
         }
         self.line_ids = [fields.Command.clear()] + [
-            fields.Command.create({"address": address, "meter_id": known.get(address, False)})
+            fields.Command.create(
+                {"address": address, "meter_id": known[address].id if address in known else False}
+            )
             for address in found
         ]
         self.scanned = True
