@@ -1,5 +1,6 @@
 import datetime
 import logging
+import time
 from collections import defaultdict
 
 import pytz
@@ -187,15 +188,27 @@ class PrepaidMeter(models.Model):
 
     def _hw_after_cycle(self, cycle, now):
         """Store what a read cycle of these meters brought, then bill and apply the policy."""
-        read = self.browse([key for key in cycle.readings if key in self.ids])
-        failed = self.browse([key for key in cycle.errors if key in self.ids])
+        mine = set(self.ids)
+        read = self.browse([key for key in cycle.readings if key in mine])
+        failed = self.browse([key for key in cycle.errors if key in mine])
         readings = {meter: cycle.readings[meter.id] for meter in read}
+        started = time.perf_counter()
         self._hw_ingest(readings)
+        billed = time.perf_counter()
         read._hw_store_readings(readings, now)
         failed._hw_store_errors(cycle.errors, now)
         (read | failed)._hw_sync_states()
+        stored = time.perf_counter()
         read._hw_apply_policy("cycle", now)
         read._hw_check_paid_but_off(now)
+        _logger.info(
+            "cycle of %d meters: ingest, price and post %.1f s, hardware state %.1f s,"
+            " policy %.1f s",
+            len(self),
+            billed - started,
+            stored - billed,
+            time.perf_counter() - stored,
+        )
 
     def _hw_ingest(self, readings):
         """Hand the readings ``{meter: MeterReading}`` to ingestion, then price them."""
@@ -325,22 +338,34 @@ class PrepaidMeter(models.Model):
     def _hw_store_errors(self, errors, now):
         """Count a missed cycle; K in a row make a meter offline."""
         went_offline = self.browse()
+        rows = {}
         for meter in self:
             error = errors[meter.id]
             limit = meter.site_id.offline_after_cycles or 3
             missed = meter.hw_missed_cycles + 1
-            values = {
-                "hw_missed_cycles": missed,
-                "hw_first_missed_at": meter.hw_first_missed_at or now,
-                "hw_last_error": f"{error.kind}: {error.message}"[:250],
-            }
-            if missed >= limit and meter.hw_online_state != "offline":
-                values.update(
-                    hw_online_state="offline",
-                    hw_offline_since=meter.hw_first_missed_at or now,
-                )
+            first_missed = meter.hw_first_missed_at or now
+            state, since = meter.hw_online_state, meter.hw_offline_since or None
+            if missed >= limit and state != "offline":
+                state, since = "offline", first_missed
                 went_offline |= meter
-            meter.write(values)
+            rows[meter.id] = (
+                missed,
+                first_missed,
+                f"{error.kind}: {error.message}"[:250],
+                state,
+                since,
+            )
+        update_rows(
+            self,
+            rows,
+            [
+                "hw_missed_cycles",
+                "hw_first_missed_at",
+                "hw_last_error",
+                "hw_online_state",
+                "hw_offline_since",
+            ],
+        )
         for meter in went_offline:
             meter.message_post(
                 body=self.env._(
