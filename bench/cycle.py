@@ -486,7 +486,8 @@ def one_topup(odoo, registry, meter_id, journal_id, timeout=30.0):
     while time.perf_counter() < deadline:
         with registry.cursor() as cr:
             cr.execute(
-                "SELECT state FROM prepaid_meter_command WHERE recharge_id = %s AND action = 'close'",
+                "SELECT state FROM prepaid_meter_command"
+                " WHERE recharge_id = %s AND action = 'close'",
                 (recharge_id,),
             )
             row = cr.fetchone()
