@@ -44,21 +44,17 @@ def apportion(total, weights, method, digits=2):
     quantized to ``digits`` places (2 for money, 3 for kWh).
     """
     if method not in METHODS:
-        raise ValidationError(
-            f"unknown apportionment method {method!r}; expected one of {', '.join(METHODS)}"
-        )
+        raise ValidationError.of("apportion.method", method=method, methods=", ".join(METHODS))
     if not isinstance(digits, int) or isinstance(digits, bool) or digits < 0:
-        raise ValidationError(f"digits must be an integer >= 0, got {digits!r}")
+        raise ValidationError.of("apportion.digits", digits=digits)
     if not isinstance(weights, Mapping):
-        raise ValidationError(
-            f"weights must be a mapping of key to weight, got {type(weights).__name__}"
-        )
+        raise ValidationError.of("apportion.weights_type", type=type(weights).__name__)
     if not weights:
-        raise ValidationError("nothing to apportion to: no keys given")
+        raise ValidationError.of("apportion.no_keys")
     step = quantum(digits)
     total = to_decimal(total, "total")
     if total != total.quantize(step):
-        raise ValidationError(f"total {total} has more than {digits} decimal places")
+        raise ValidationError.of("apportion.total_digits", total=total, digits=digits)
     order = _tie_order(weights)
     shares = _shares(weights, method)
     quanta = _largest_remainder(int(abs(total).scaleb(digits)), shares, order)
@@ -71,10 +67,7 @@ def _tie_order(weights):
     try:
         ordered = sorted(weights)
     except TypeError:
-        raise ValidationError(
-            "apportionment keys must be mutually comparable (all str or all int) "
-            "so that ties are broken in a fixed order"
-        ) from None
+        raise ValidationError.of("apportion.keys_order") from None
     return {key: rank for rank, key in enumerate(ordered)}
 
 
@@ -85,13 +78,13 @@ def _shares(weights, method):
     values = {key: to_decimal(weight, f"weight of {key!r}") for key, weight in weights.items()}
     for key, value in values.items():
         if value < 0:
-            raise ValidationError(f"weight of {key!r} must not be negative, got {value}")
+            raise ValidationError.of("apportion.weight_negative", key=key, value=value)
     weight_sum = sum(values.values())
     if method == FIXED_PERCENT:
         if weight_sum != _HUNDRED:
-            raise ValidationError(f"fixed percentages must sum to exactly 100, got {weight_sum}")
+            raise ValidationError.of("apportion.percent_sum", total=weight_sum)
     elif weight_sum == 0:
-        raise ValidationError(f"all {method} weights are zero: nothing to apportion by")
+        raise ValidationError.of("apportion.weights_zero", method=method)
     divisor = Fraction(weight_sum)
     return {key: Fraction(value) / divisor for key, value in values.items()}
 

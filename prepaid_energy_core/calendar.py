@@ -103,14 +103,13 @@ class HolidayCalendar:
         self.workdays = frozenset(parse_date(day, "make-up workday") for day in workdays)
         both = sorted(self.holidays & self.workdays)
         if both:
-            raise ValidationError(
-                f"{both[0].isoformat()} is listed both as a holiday and as a make-up workday"
-            )
+            raise ValidationError.of("calendar.holiday_and_workday", day=both[0].isoformat())
         for day in sorted(self.workdays):
             if day.weekday() not in self.weekend:
-                raise ValidationError(
-                    f"make-up workday {day.isoformat()} is a {_WEEKDAY_NAMES[day.weekday()]}, "
-                    "not a weekend day"
+                raise ValidationError.of(
+                    "calendar.workday_not_weekend",
+                    day=day.isoformat(),
+                    weekday=_WEEKDAY_NAMES[day.weekday()],
                 )
         self._cache = {}
 
@@ -166,7 +165,7 @@ class SeasonMap:
     def __init__(self, ranges):
         ranges = list(ranges)
         if not ranges:
-            raise ValidationError("at least one season is needed")
+            raise ValidationError.of("calendar.no_season")
         self.names = tuple(str(name) for name, _start, _end in ranges)
         owner = [None] * _DAYS_IN_LEAP_YEAR
         for number, (name, start, end) in enumerate(ranges):
@@ -174,9 +173,11 @@ class SeasonMap:
             last = _month_day_index(*parse_month_day(end, f"end of season {name!r}"))
             for day in self._days(first, last):
                 if owner[day] is not None:
-                    raise ValidationError(
-                        f"seasons {self.names[owner[day]]!r} and {name!r} overlap "
-                        f"(both contain {_month_day_label(day)})"
+                    raise ValidationError.of(
+                        "calendar.seasons_overlap",
+                        first=self.names[owner[day]],
+                        second=name,
+                        day=_month_day_label(day),
                     )
                 owner[day] = number
         feb_29 = _month_day_index(2, 29)
@@ -184,10 +185,7 @@ class SeasonMap:
             owner[feb_29] = owner[feb_29 - 1]
         missing = [day for day, number in enumerate(owner) if number is None]
         if missing:
-            raise ValidationError(
-                f"seasons do not cover the whole year: {self._describe_gap(missing)} "
-                "belongs to no season"
-            )
+            raise ValidationError.of("calendar.seasons_gap", gap=self._describe_gap(missing))
         self._index_of_day = tuple(owner)
 
     @staticmethod

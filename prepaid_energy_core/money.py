@@ -17,16 +17,16 @@ def to_decimal(value, what="value"):
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool) or isinstance(value, float):
-        raise ValidationError(f"{what} must be a Decimal, int or str, not {type(value).__name__}")
+        raise ValidationError.of("number.not_decimal", what=what, type=type(value).__name__)
     elif isinstance(value, (int, str)):
         try:
             result = Decimal(value)
         except InvalidOperation:
-            raise ValidationError(f"{what} is not a number: {value!r}") from None
+            raise ValidationError.of("number.invalid", what=what, value=value) from None
     else:
-        raise ValidationError(f"{what} must be a Decimal, int or str, not {type(value).__name__}")
+        raise ValidationError.of("number.not_decimal", what=what, type=type(value).__name__)
     if not result.is_finite():
-        raise ValidationError(f"{what} must be finite, got {value!r}")
+        raise ValidationError.of("number.not_finite", what=what, value=value)
     return result
 
 

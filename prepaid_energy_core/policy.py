@@ -133,73 +133,70 @@ class PolicyInputs:
 
     def _check_types(self):
         if not isinstance(self.thresholds, Thresholds):
-            raise ValidationError("thresholds must be a wallet.Thresholds")
+            raise ValidationError.of("policy.bad_thresholds")
         if not isinstance(self.credit, Credit):
-            raise ValidationError("credit must be a wallet.Credit")
+            raise ValidationError.of("policy.bad_credit")
         if self.relay not in RELAY_STATES:
-            raise ValidationError(
-                f"relay state must be one of {', '.join(RELAY_STATES)}, got {self.relay!r}"
+            raise ValidationError.of(
+                "policy.relay_state", states=", ".join(RELAY_STATES), relay=self.relay
             )
         if self.open_reason is not None and self.open_reason not in OPEN_REASONS:
-            raise ValidationError(
-                f"open reason must be one of {', '.join(OPEN_REASONS)} or None, "
-                f"got {self.open_reason!r}"
+            raise ValidationError.of(
+                "policy.open_reason", reasons=", ".join(OPEN_REASONS), reason=self.open_reason
             )
         for name in ("keep_power", "protected_tenant", "no_cut_weekends"):
             if not isinstance(getattr(self, name), bool):
-                raise ValidationError(f"{name} must be true or false")
+                raise ValidationError.of("policy.not_boolean", name=name)
         for day in self.no_cut_dates:
             if not isinstance(day, datetime.date) or isinstance(day, datetime.datetime):
-                raise ValidationError(f"no-cut dates must be dates, got {day!r}")
+                raise ValidationError.of("policy.no_cut_date", day=day)
 
     def _check_times(self):
         _check_naive(self.now, "now")
         if self.arrears_since is not None:
             _check_naive(self.arrears_since, "arrears_since")
             if self.arrears_since > self.now:
-                raise ValidationError(
-                    f"arrears_since {_fmt_time(self.arrears_since)} is after now "
-                    f"{_fmt_time(self.now)}"
+                raise ValidationError.of(
+                    "policy.arrears_after_now",
+                    since=_fmt_time(self.arrears_since),
+                    now=_fmt_time(self.now),
                 )
         if self.grace_period < datetime.timedelta(0):
-            raise ValidationError(f"grace period must not be negative, got {self.grace_period}")
+            raise ValidationError.of("policy.grace_negative", grace=self.grace_period)
         for position, quiet in enumerate(self.quiet_hours):
             try:
                 start, end = quiet
             except (TypeError, ValueError):
-                raise ValidationError(
-                    f"quiet hours range {position} must be a (start, end) pair, got {quiet!r}"
+                raise ValidationError.of(
+                    "policy.quiet_pair", position=position, quiet=quiet
                 ) from None
             if not (isinstance(start, datetime.time) and isinstance(end, datetime.time)):
-                raise ValidationError(f"quiet hours range {position} must hold two times")
+                raise ValidationError.of("policy.quiet_times", position=position)
             if start == end:
-                raise ValidationError(
-                    f"quiet hours range {position} starts and ends at {start:%H:%M}: "
-                    "empty or whole day is ambiguous"
+                raise ValidationError.of(
+                    "policy.quiet_empty", position=position, time=f"{start:%H:%M}"
                 )
 
     def _check_overload(self):
         for when in self.overload_trips:
             _check_naive(when, "overload trip time")
             if when > self.now:
-                raise ValidationError(f"overload trip at {_fmt_time(when)} is after now")
+                raise ValidationError.of("policy.overload_after_now", when=_fmt_time(when))
         if self.overload_reconnect_after < datetime.timedelta(0):
-            raise ValidationError("overload reconnect delay must not be negative")
+            raise ValidationError.of("policy.overload_delay_negative")
         cap = self.overload_max_reconnects_per_day
         if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
-            raise ValidationError(
-                f"overload_max_reconnects_per_day must be an integer >= 0, got {cap!r}"
-            )
+            raise ValidationError.of("policy.overload_cap", cap=cap)
         if self.open_reason == OPEN_OVERLOAD and self.relay != RELAY_CLOSED:
             if not self.overload_trips:
-                raise ValidationError("relay open for overload but no overload trip time given")
+                raise ValidationError.of("policy.overload_no_trip")
 
 
 def _check_naive(when, what):
     if not isinstance(when, datetime.datetime):
-        raise ValidationError(f"{what} must be a datetime, got {when!r}")
+        raise ValidationError.of("policy.not_datetime", what=what, value=when)
     if when.tzinfo is not None:
-        raise ValidationError(f"{what} must be naive local time, got {when.isoformat()}")
+        raise ValidationError.of("policy.not_naive", what=what, value=when.isoformat())
 
 
 # --------------------------------------------------------------------------- formatting

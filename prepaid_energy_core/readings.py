@@ -84,7 +84,7 @@ class Reading:
         where = f"reading at {self.timestamp.isoformat()}"
         value = to_decimal(self.value, f"{where} value")
         if value < 0:
-            raise ValidationError(f"{where}: a cumulative register cannot be negative ({value})")
+            raise ValidationError.of("reading.negative_register", where=where, value=value)
         object.__setattr__(self, "value", value)
         if self.replacement_start is not None:
             start = to_decimal(self.replacement_start, f"{where} replacement start")
@@ -235,19 +235,24 @@ def _check_order(previous, readings):
     series = ([previous] if previous is not None else []) + readings
     for earlier, later in zip(series, series[1:]):
         if later.timestamp == earlier.timestamp:
-            raise ValidationError(f"duplicate reading timestamp {later.timestamp.isoformat()}")
+            raise ValidationError.of(
+                "reading.duplicate_timestamp", timestamp=later.timestamp.isoformat()
+            )
         if later.timestamp < earlier.timestamp:
-            raise ValidationError(
-                f"readings are not in time order: {later.timestamp.isoformat()} comes after "
-                f"{earlier.timestamp.isoformat()}"
+            raise ValidationError.of(
+                "reading.out_of_order",
+                later=later.timestamp.isoformat(),
+                earlier=earlier.timestamp.isoformat(),
             )
 
 
 def _check_one(before, reading, config):
     if config.register_limit is not None and reading.value >= config.register_limit:
-        raise ValidationError(
-            f"reading at {reading.timestamp.isoformat()}: value {reading.value} is outside "
-            f"the register range (limit {config.register_limit})"
+        raise ValidationError.of(
+            "reading.outside_register",
+            timestamp=reading.timestamp.isoformat(),
+            value=reading.value,
+            limit=config.register_limit,
         )
     if before is None:
         return _baseline(reading, config)
@@ -302,10 +307,11 @@ def _is_replacement(before, reading):
     if reading.replacement_start is not None:
         return True
     if reading.serial is not None and before.serial is not None and reading.serial != before.serial:
-        raise ValidationError(
-            f"reading at {reading.timestamp.isoformat()} comes from meter {reading.serial} "
-            f"but the previous one from {before.serial}: give the new meter's start reading "
-            "(replacement_start)"
+        raise ValidationError.of(
+            "reading.meter_changed",
+            timestamp=reading.timestamp.isoformat(),
+            serial=reading.serial,
+            previous=before.serial,
         )
     return False
 

@@ -341,7 +341,7 @@ def _check_band(band, what):
 def _price(value, what):
     price = to_decimal(value, what)
     if price < 0:
-        raise ValidationError(f"{what} must not be negative: {price}")
+        raise ValidationError.of("tariff.negative_price", what=what, price=price)
     return price
 
 
@@ -403,14 +403,21 @@ def _schedule_pieces(segments, what):
     reached, previous = 0, None
     for start, end, _band, label in pieces:
         if start < reached:
-            raise ValidationError(f"{what}: segments {previous} and {label} overlap")
+            raise ValidationError.of(
+                "tariff.segments_overlap", what=what, first=previous, second=label
+            )
         if start > reached:
-            raise ValidationError(
-                f"{what} does not cover {_format_seconds(reached)}-{_format_seconds(start)}"
+            raise ValidationError.of(
+                "tariff.schedule_gap",
+                what=what,
+                start=_format_seconds(reached),
+                end=_format_seconds(start),
             )
         reached, previous = end, label
     if reached != _DAY_SECONDS:
-        raise ValidationError(f"{what} does not cover {_format_seconds(reached)}-24:00")
+        raise ValidationError.of(
+            "tariff.schedule_gap", what=what, start=_format_seconds(reached), end="24:00"
+        )
     merged = []
     for start, end, band, _label in pieces:
         if merged and merged[-1][2] == band:
@@ -423,7 +430,7 @@ def _schedule_pieces(segments, what):
 def _day_table(pieces, prices, what):
     for _start, _end, band in pieces:
         if band not in prices:
-            raise ValidationError(f"{what} uses band {band!r} but the season gives it no price")
+            raise ValidationError.of("tariff.band_without_price", what=what, band=band)
     return DayTable(
         starts=tuple(piece[0] for piece in pieces),
         ends=tuple(piece[1] for piece in pieces),
@@ -450,27 +457,35 @@ def _parse_tiers(tiers, what):
         upper = None if tier[1] is None else to_decimal(tier[1], f"{label} 'to'")
         surcharge = _price(tier[2], f"{label} surcharge")
         if upper is not None and upper <= lower:
-            raise ValidationError(f"{label} ends at {upper}, not after its start {lower}")
+            raise ValidationError.of("tariff.tier_empty", what=label, upper=upper, lower=lower)
         parsed.append(Tier(lower, upper, surcharge))
     if parsed[0].lower != 0:
-        raise ValidationError(f"{what}: tier 1 must start at 0, not {parsed[0].lower}")
+        raise ValidationError.of("tariff.tier_first_start", what=what, lower=parsed[0].lower)
     for number, (before, after) in enumerate(zip(parsed, parsed[1:]), start=2):
         if before.upper is None:
-            raise ValidationError(f"{what}: tier {number - 1} has no end but tier {number} follows")
+            raise ValidationError.of(
+                "tariff.tier_after_open_end", what=what, number=number - 1, next=number
+            )
         if after.lower < before.upper:
-            raise ValidationError(
-                f"{what}: tiers {number - 1} and {number} overlap "
-                f"(tier {number} starts at {after.lower}, tier {number - 1} ends at {before.upper})"
+            raise ValidationError.of(
+                "tariff.tiers_overlap",
+                what=what,
+                number=number - 1,
+                next=number,
+                lower=after.lower,
+                upper=before.upper,
             )
         if after.lower > before.upper:
-            raise ValidationError(
-                f"{what}: gap between tier {number - 1} (ends at {before.upper}) "
-                f"and tier {number} (starts at {after.lower})"
+            raise ValidationError.of(
+                "tariff.tiers_gap",
+                what=what,
+                number=number - 1,
+                next=number,
+                lower=after.lower,
+                upper=before.upper,
             )
     if parsed[-1].upper is not None:
-        raise ValidationError(
-            f"{what}: the last tier must have no end ('to': None), not {parsed[-1].upper}"
-        )
+        raise ValidationError.of("tariff.last_tier_end", what=what, upper=parsed[-1].upper)
     return tuple(parsed)
 
 
@@ -526,8 +541,8 @@ class TariffVersion:
         self.tier_lowers = tuple(tier.lower for tier in self.tiers)
         self.allowance = _price(data.get("allowance", 0), f"{what}: allowance")
         if self.allowance.as_tuple().exponent < -SPLIT_DIGITS:
-            raise ValidationError(
-                f"{what}: allowance {self.allowance} has more than {SPLIT_DIGITS} decimal places"
+            raise ValidationError.of(
+                "tariff.allowance_digits", what=what, allowance=self.allowance, digits=SPLIT_DIGITS
             )
         self._by_date = {}
         return self
@@ -642,9 +657,8 @@ class Tariff:
             raise ValidationError(f"tariff {code!r} has no version")
         for before, after in zip(versions, versions[1:]):
             if before.effective_from == after.effective_from:
-                raise ValidationError(
-                    f"tariff {code!r} has two versions effective from "
-                    f"{after.effective_from.isoformat()}"
+                raise ValidationError.of(
+                    "tariff.versions_same_day", code=code, date=after.effective_from.isoformat()
                 )
         self.code = str(code)
         self.versions = tuple(versions)
@@ -684,9 +698,11 @@ class Tariff:
         """Index of the version in force at ``when``; ValidationError before the first."""
         index = bisect.bisect_right(self.version_starts, when) - 1
         if index < 0:
-            raise ValidationError(
-                f"tariff {self.code!r} has no version in force at {when.isoformat()} "
-                f"(the first is effective from {self.version_starts[0].isoformat()})"
+            raise ValidationError.of(
+                "tariff.no_version_in_force",
+                code=self.code,
+                when=when.isoformat(),
+                first=self.version_starts[0].isoformat(),
             )
         return index
 

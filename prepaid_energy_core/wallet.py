@@ -32,44 +32,34 @@ from decimal import Decimal
 from .errors import ValidationError
 from .money import ZERO, to_decimal
 
-RECHARGE = "recharge"
-REFUND = "refund"
-REVERSAL = "reversal"
-CONSUMPTION = "consumption"
-FEE = "fee"
-ADJUSTMENT = "adjustment"
-TRANSFER_IN = "transfer_in"
-TRANSFER_OUT = "transfer_out"
-OPENING = "opening"
+# the words come from the vocabulary (one spelling everywhere); kept here by name
+# for the callers that import them from the wallet
+from .vocabulary import (  # noqa: F401 (re-exported)
+    ADJUSTMENT,
+    ALARM1,
+    ALARM2,
+    ARREARS,
+    CONSUMPTION,
+    FEE,
+    KIND_SIGNS,
+    LEDGER_KINDS,
+    LEVELS,
+    NORMAL,
+    OPENING,
+    RECHARGE,
+    REFUND,
+    REVERSAL,
+    TRANSFER_IN,
+    TRANSFER_OUT,
+)
 
-#: sign each ledger kind may carry: +1 credit, -1 debit, 0 either sign
-KIND_SIGNS = {
-    RECHARGE: 1,
-    TRANSFER_IN: 1,
-    REFUND: -1,
-    CONSUMPTION: -1,
-    FEE: -1,
-    TRANSFER_OUT: -1,
-    ADJUSTMENT: 0,
-    REVERSAL: 0,
-    OPENING: 0,
-}
-LEDGER_KINDS = tuple(KIND_SIGNS)
-
-NORMAL = "normal"
-ALARM1 = "alarm1"
-ALARM2 = "alarm2"
-ARREARS = "arrears"
-#: alarm levels from the shallowest to the deepest
-LEVELS = (NORMAL, ALARM1, ALARM2, ARREARS)
-ALARM_LEVELS = (ALARM1, ALARM2, ARREARS)
+#: the levels a balance can fall to (all but normal), shallowest first
+ALARM_LEVELS = LEVELS[1:]
 
 
 def _check_kind(kind):
     if kind not in KIND_SIGNS:
-        raise ValidationError(
-            f"unknown ledger kind {kind!r}; expected one of {', '.join(LEDGER_KINDS)}"
-        )
+        raise ValidationError.of("ledger.unknown_kind", kind=kind, kinds=", ".join(LEDGER_KINDS))
 
 
 # --------------------------------------------------------------------------- ledger
@@ -94,13 +84,13 @@ def check_sign(kind, amount):
     _check_kind(kind)
     sign = KIND_SIGNS[kind]
     if sign > 0 and amount <= 0:
-        raise ValidationError(f"a {kind} line must be positive, got {amount}")
+        raise ValidationError.of("ledger.must_be_positive", kind=kind, amount=amount)
     if sign < 0 and kind == CONSUMPTION and amount > 0:
-        raise ValidationError(f"a consumption line must be zero or negative, got {amount}")
+        raise ValidationError.of("ledger.consumption_positive", amount=amount)
     if sign < 0 and kind != CONSUMPTION and amount >= 0:
-        raise ValidationError(f"a {kind} line must be negative, got {amount}")
+        raise ValidationError.of("ledger.must_be_negative", kind=kind, amount=amount)
     if sign == 0 and amount == 0:
-        raise ValidationError(f"a {kind} line must not be zero")
+        raise ValidationError.of("ledger.must_not_be_zero", kind=kind)
 
 
 def signed_amount(kind, magnitude):
@@ -113,9 +103,9 @@ def signed_amount(kind, magnitude):
     magnitude = to_decimal(magnitude, f"{kind} amount")
     sign = KIND_SIGNS[kind]
     if sign == 0:
-        raise ValidationError(f"a {kind} has no implied sign: give the signed amount")
+        raise ValidationError.of("ledger.no_implied_sign", kind=kind)
     if magnitude < 0:
-        raise ValidationError(f"give the {kind} amount as a positive figure, got {magnitude}")
+        raise ValidationError.of("ledger.typed_negative", kind=kind, amount=magnitude)
     amount = magnitude if sign > 0 else -magnitude
     check_sign(kind, amount)
     return amount
@@ -134,10 +124,12 @@ def balance(lines):
                 kind, amount = line
                 line = LedgerLine(kind, amount)
             except ValidationError as error:
-                raise ValidationError(f"ledger line {position}: {error}") from None
+                raise ValidationError.of(
+                    "ledger.line_error", position=position, error=error
+                ) from None
             except (TypeError, ValueError):
-                raise ValidationError(
-                    f"ledger line {position} is not a LedgerLine or (kind, amount) pair: {line!r}"
+                raise ValidationError.of(
+                    "ledger.not_a_line", position=position, line=line
                 ) from None
         total += line.amount
     return total
@@ -168,15 +160,14 @@ class Thresholds:
         enabled = [(name, self.of(name)) for name in self.enabled_levels()]
         for (higher, high), (lower, low) in zip(enabled, enabled[1:]):
             if not high > low:
-                raise ValidationError(
-                    f"thresholds must satisfy alarm1 > alarm2 > arrears, got {higher} {high} "
-                    f"not above {lower} {low}"
+                raise ValidationError.of(
+                    "wallet.thresholds_order", higher=higher, high=high, lower=lower, low=low
                 )
 
     def of(self, level):
         """The threshold of an alarm level (None when that level is off)."""
         if level not in ALARM_LEVELS:
-            raise ValidationError(f"unknown alarm level {level!r}")
+            raise ValidationError.of("wallet.unknown_level", level=level)
         return getattr(self, level)
 
     def enabled_levels(self):
@@ -213,10 +204,10 @@ class AlarmState:
         data = dict(data or {})
         unknown = sorted(set(data) - set(ALARM_LEVELS))
         if unknown:
-            raise ValidationError(f"unknown alarm state keys: {', '.join(unknown)}")
+            raise ValidationError.of("wallet.alarm_state_keys", keys=", ".join(unknown))
         for name, value in data.items():
             if not isinstance(value, bool):
-                raise ValidationError(f"alarm state {name!r} must be true or false, got {value!r}")
+                raise ValidationError.of("wallet.alarm_state_value", name=name, value=value)
         return cls(**data)
 
 
@@ -235,12 +226,12 @@ def _check_cause(cause, old_balance, new_balance):
     _check_kind(cause)
     sign = KIND_SIGNS[cause]
     if sign > 0 and new_balance < old_balance:
-        raise ValidationError(
-            f"a {cause} cannot lower the balance ({old_balance} -> {new_balance})"
+        raise ValidationError.of(
+            "wallet.credit_lowers", kind=cause, old=old_balance, new=new_balance
         )
     if sign < 0 and new_balance > old_balance:
-        raise ValidationError(
-            f"a {cause} cannot raise the balance ({old_balance} -> {new_balance})"
+        raise ValidationError.of(
+            "wallet.debit_raises", kind=cause, old=old_balance, new=new_balance
         )
 
 
@@ -290,15 +281,18 @@ def check_recharge(balance_, amount, max_balance=None):
     balance_ = to_decimal(balance_, "balance")
     amount = to_decimal(amount, "recharge amount")
     if amount <= 0:
-        raise ValidationError(f"a recharge must be positive, got {amount}")
+        raise ValidationError.of("wallet.recharge_not_positive", amount=amount)
     after = balance_ + amount
     if max_balance is not None:
         max_balance = to_decimal(max_balance, "maximum balance")
         if after > max_balance:
             room = max(max_balance - balance_, ZERO)
-            raise ValidationError(
-                f"recharge {amount} would bring the balance to {after}, above the maximum "
-                f"{max_balance}; at most {room} can be added"
+            raise ValidationError.of(
+                "wallet.above_max_balance",
+                amount=amount,
+                after=after,
+                maximum=max_balance,
+                room=room,
             )
     return after
 
@@ -324,12 +318,14 @@ class Credit:
         for name in ("credit_limit", "emergency_amount"):
             value = to_decimal(getattr(self, name), name.replace("_", " "))
             if value < 0:
-                raise ValidationError(f"{name.replace('_', ' ')} must not be negative, got {value}")
+                raise ValidationError.of(
+                    "wallet.credit_negative", name=name.replace("_", " "), value=value
+                )
             object.__setattr__(self, name, value)
         if not isinstance(self.emergency_active, bool):
-            raise ValidationError("emergency_active must be true or false")
+            raise ValidationError.of("wallet.emergency_flag")
         if self.emergency_active and self.emergency_amount == 0:
-            raise ValidationError("emergency credit cannot be active with a zero amount")
+            raise ValidationError.of("wallet.emergency_zero")
 
     @property
     def emergency_in_use(self):
@@ -349,7 +345,7 @@ class Credit:
         """Rebuild a Credit stored by :meth:`to_dict`."""
         unknown = sorted(set(data) - {"credit_limit", "emergency_amount", "emergency_active"})
         if unknown:
-            raise ValidationError(f"unknown credit keys: {', '.join(unknown)}")
+            raise ValidationError.of("wallet.credit_keys", keys=", ".join(unknown))
         return cls(**data)
 
 
@@ -377,12 +373,9 @@ def activate_emergency_credit(credit):
     Refused when none is offered or it is already in use (not yet repaid).
     """
     if credit.emergency_amount == 0:
-        raise ValidationError("no emergency credit is offered on this account")
+        raise ValidationError.of("wallet.no_emergency_credit")
     if credit.emergency_active:
-        raise ValidationError(
-            f"emergency credit {credit.emergency_amount} is already in use; "
-            "a recharge must repay it before it can be used again"
-        )
+        raise ValidationError.of("wallet.emergency_in_use", amount=credit.emergency_amount)
     return dataclasses.replace(credit, emergency_active=True)
 
 

@@ -1,4 +1,5 @@
 # property side
+from . import decimal_precision
 from . import prepaid_holiday_calendar
 from . import prepaid_holiday
 from . import prepaid_tariff
@@ -17,6 +18,7 @@ from . import res_partner
 
 # money side
 from . import prepaid_account
+from . import prepaid_account_invoicing
 from . import prepaid_ledger_line
 from . import prepaid_recharge
 from . import prepaid_account_closing
@@ -24,3 +26,4 @@ from . import prepaid_integrity_report
 from . import account_journal
 from . import account_payment
 from . import account_move
+from . import account_move_line

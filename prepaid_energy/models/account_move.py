@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import fields, models
 from odoo.exceptions import UserError
 
@@ -66,31 +68,51 @@ class AccountMove(models.Model):
         return posted
 
     def _credit_prepaid_wallets(self):
-        """A posted credit note of a prepaid invoice gives the amount back to the wallet.
+        """A posted credit note of a prepaid invoice gives the amount back to the wallets.
 
-        The line is linked to the credit note, so the integrity report counts it
-        as booked (the credit note lowers what was invoiced by the same amount).
+        Each wallet gets back what the credit note's lines for it total (a tenant's
+        invoice bills several wallets); a line added by hand, and any cent of tax
+        rounding, go to the credit note's own wallet. The lines are linked to the
+        credit note, so the integrity report counts them as booked (the credit
+        note lowers what was invoiced by the same amount).
         """
         credit_notes = self.filtered(
             lambda move: move.move_type == "out_refund" and move.prepaid_account_id
         )
         if not credit_notes:
             return
-        accounts = credit_notes.prepaid_account_id
-        accounts.with_context(prepaid_credit_note=True)._post_ledger_lines(
-            [
-                {
-                    "account_id": credit_note.prepaid_account_id.id,
-                    "kind": "adjustment",
-                    "amount": credit_note.company_currency_id.round(
-                        -credit_note.amount_total_signed
-                    ),
-                    "description": self.env._(
-                        "Credit note %(credit_note)s", credit_note=credit_note.name
-                    ),
-                    "move_id": credit_note.id,
-                }
-                for credit_note in credit_notes
-            ]
-        )
-        accounts.sudo()._reconcile_advances()
+        vals_list = []
+        for credit_note in credit_notes:
+            for account, amount in credit_note._prepaid_credit_shares().items():
+                vals_list.append(
+                    {
+                        "account_id": account.id,
+                        "kind": "adjustment",
+                        "amount": amount,
+                        "description": self.env._(
+                            "Credit note %(credit_note)s", credit_note=credit_note.name
+                        ),
+                        "move_id": credit_note.id,
+                    }
+                )
+        accounts = self.env["prepaid.account"].browse([vals["account_id"] for vals in vals_list])
+        accounts.with_context(prepaid_credit_note=True)._post_ledger_lines(vals_list)
+        # reconciling touches the tenant's other entries, which the user may not read
+        accounts_sudo = accounts.sudo()
+        accounts_sudo._reconcile_advances()
+
+    def _prepaid_credit_shares(self):
+        """``{prepaid.account: amount}`` this credit note gives back, in company currency."""
+        self.ensure_one()
+        currency = self.company_currency_id
+        total = currency.round(-self.amount_total_signed)
+        shares = defaultdict(float)
+        for line in self.invoice_line_ids:
+            account = line.prepaid_account_id or self.prepaid_account_id
+            shares[account] += currency.round(line.price_total)
+        shares[self.prepaid_account_id] += total - sum(shares.values())
+        return {
+            account: currency.round(amount)
+            for account, amount in shares.items()
+            if not currency.is_zero(amount)
+        }

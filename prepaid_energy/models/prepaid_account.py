@@ -1,8 +1,6 @@
-import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-import pytz
 from markupsafe import Markup
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -12,7 +10,8 @@ from odoo.tools.misc import formatLang
 from prepaid_energy_core import errors as core_errors
 from prepaid_energy_core import money, wallet
 
-from .prepaid_ledger_line import INVOICED_KINDS
+from ..tools import timezone
+from ..tools.core_errors import raise_as_odoo
 from .prepaid_reading import pg_array
 
 ALARM_LEVELS = [
@@ -35,11 +34,6 @@ POSTING_FIELDS = [
     "emergency_credit_amount",
     "emergency_credit_active",
 ]
-#: accounts invoiced per cron batch
-INVOICE_BATCH_SIZE = 50
-#: invoice line sequences: billed lines from here on, the rounding line last
-FIRST_LINE_SEQUENCE = 100
-ROUNDING_LINE_SEQUENCE = 1_000_000
 
 
 class PrepaidAccount(models.Model):
@@ -126,10 +120,11 @@ class PrepaidAccount(models.Model):
     )
     recharge_ids = fields.One2many("prepaid.recharge", "account_id", string="Recharges")
     recharge_count = fields.Integer(compute="_compute_recharge_count")
-    invoice_ids = fields.One2many(
+    invoice_ids = fields.Many2many(
         "account.move",
-        "prepaid_account_id",
-        domain=[("move_type", "in", ("out_invoice", "out_refund"))],
+        compute="_compute_invoice_ids",
+        string="Invoices",
+        help="Invoices and credit notes billing this wallet (alone or with the tenant's others).",
     )
     invoice_count = fields.Integer(compute="_compute_invoice_count")
     closing_ids = fields.One2many("prepaid.account.closing", "account_id")
@@ -182,6 +177,26 @@ class PrepaidAccount(models.Model):
         for account in self:
             account.recharge_count = len(account.recharge_ids)
 
+    # the ledger lines an invoice bills, or the credit note that gives them back
+    @api.depends("ledger_line_ids.invoice_id", "ledger_line_ids.move_id")
+    def _compute_invoice_ids(self):
+        moves = self.env["account.move"].search(
+            [
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                "|",
+                ("prepaid_account_id", "in", self.ids),
+                ("invoice_line_ids.prepaid_account_id", "in", self.ids),
+            ],
+            order="id",
+        )
+        for account in self:
+            account.invoice_ids = moves.filtered(
+                lambda move, account=account: (
+                    move.prepaid_account_id == account._origin
+                    or account._origin in move.invoice_line_ids.prepaid_account_id
+                )
+            )
+
     @api.depends("invoice_ids")
     def _compute_invoice_count(self):
         for account in self:
@@ -204,6 +219,7 @@ class PrepaidAccount(models.Model):
             account.uninvoiced_amount = -sum(lines.mapped("amount"))
 
     @api.depends(
+        "state",
         "balance",
         "credit_limit",
         "emergency_credit_amount",
@@ -216,7 +232,10 @@ class PrepaidAccount(models.Model):
             balance = account._to_decimal(account.balance)
             credit = account._get_wallet_credit()
             account.available_credit = float(wallet.available_credit(balance, thresholds, credit))
-            account.in_arrears = wallet.is_in_arrears(balance, thresholds, credit)
+            # only a running wallet can be in arrears: closing ends the alarms
+            account.in_arrears = account.state == "open" and wallet.is_in_arrears(
+                balance, thresholds, credit
+            )
 
     # ------------------------------------------------------------------ CRUD
 
@@ -229,7 +248,33 @@ class PrepaidAccount(models.Model):
         accounts = super().create(vals_list)
         for account in accounts:
             account.message_subscribe(partner_ids=account.partner_id.ids)
+        accounts.filtered(lambda account: account.state != "draft")._sync_alarms_with_state()
         return accounts
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals:
+            self._sync_alarms_with_state()
+        return result
+
+    def _sync_alarms_with_state(self):
+        """An opened wallet's alarm level follows its balance from the start (a new
+        account at 0 is in arrears); closing ends the alarms (level back to normal,
+        nothing notified is remembered). No notification either way: a tenant is
+        told when the balance falls, not when the account changes state."""
+        for account in self:
+            previous = account.alarm_level
+            if account.state == "open":
+                balance = account._to_decimal(account.balance)
+                values = {"alarm_level": wallet.level(balance, account._get_wallet_thresholds())}
+            else:
+                values = {"alarm_level": "normal", "alarm_state": {}}
+            changed = {name: value for name, value in values.items() if account[name] != value}
+            if not changed:
+                continue
+            account.write(changed)  # no "state" in it: no recursion
+            if account.alarm_level != previous:
+                account._on_alarm_level_changed(previous)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_unused(self):
@@ -245,16 +290,17 @@ class PrepaidAccount(models.Model):
     @api.model
     def _next_number(self, company, code, prefix):
         """Next number of the per-company sequence ``code``; created on first use."""
-        Sequence = self.env["ir.sequence"].sudo()
+        # sequences are settings: numbering does not need the user's rights on them
+        sequence_sudo = self.env["ir.sequence"].sudo()
         domain = [("code", "=", code), ("company_id", "=", company.id)]
-        if not Sequence.search_count(domain, limit=1):
+        if not sequence_sudo.search_count(domain, limit=1):
             # First use in this company. Touching the company row makes a concurrent
             # first use wait, fail to serialize and retry: it then finds this sequence
             # instead of creating a second one.
             self.env.cr.execute(
                 SQL("UPDATE res_company SET write_date = write_date WHERE id = %s", company.id)
             )
-            Sequence.create(
+            sequence_sudo.create(
                 {
                     "name": f"{code} ({company.name})",
                     "code": code,
@@ -263,7 +309,7 @@ class PrepaidAccount(models.Model):
                     "company_id": company.id,
                 }
             )
-        return Sequence.with_company(company).next_by_code(code)
+        return sequence_sudo.with_company(company).next_by_code(code)
 
     # ------------------------------------------------------------------ money helpers
 
@@ -300,6 +346,12 @@ class PrepaidAccount(models.Model):
 
     def _format_amount(self, amount):
         return formatLang(self.env, float(amount), currency_obj=self.currency_id)
+
+    def _site_zone(self):
+        """The clock of the account: its site's time zone, else its company's, never the
+        user's (invoicing periods and the times tenants read follow it)."""
+        self.ensure_one()
+        return timezone.zone_name(self.site_id, self.company_id)
 
     def _get_wallet_thresholds(self):
         """The site's alarm thresholds as core Thresholds (the site checks them).
@@ -528,16 +580,29 @@ class PrepaidAccount(models.Model):
         """
 
     def _notify_alarms(self, notifications):
-        """Tell the tenant (a follower) about each threshold the balance fell to."""
+        """Tell the tenant (a follower) about each threshold the balance fell to.
+
+        Not while the account is being closed: its final consumption and the
+        settlement are no reason to ask a departing tenant for a recharge.
+        """
         self.ensure_one()
+        if self.env.context.get("prepaid_closing_account_id") == self.id:
+            return
         labels = dict(ALARM_LEVELS)
+        zone = self._site_zone()
+        when = self.env._(
+            "%(time)s, %(zone)s time",
+            time=timezone.format_local(self.env, fields.Datetime.now(), zone),
+            zone=zone,
+        )
         for notification in notifications:
             body = self.env._(
-                "%(level)s: the balance of prepaid account %(account)s is %(balance)s, at or "
-                "below %(threshold)s. Please recharge.",
+                "%(level)s: the balance of prepaid account %(account)s is %(balance)s "
+                "(%(when)s), at or below %(threshold)s. Please recharge.",
                 level=labels[notification.level],
                 account=self.name,
                 balance=self._format_amount(notification.balance),
+                when=when,
                 threshold=self._format_amount(notification.threshold),
             )
             self.message_post(
@@ -577,10 +642,8 @@ class PrepaidAccount(models.Model):
         for account in self:
             account._lock_for_update()
             account._check_open_for_posting()
-            try:
+            with raise_as_odoo(self.env):
                 credit = wallet.activate_emergency_credit(account._get_wallet_credit())
-            except core_errors.ValidationError as error:
-                raise UserError(str(error)) from None
             account.emergency_credit_active = credit.emergency_active
             account.message_post(
                 body=self.env._(
@@ -768,284 +831,3 @@ class PrepaidAccount(models.Model):
             "account_id": receivable.id,
             "balance": float(balance),
         }
-
-    # ------------------------------------------------------------------ invoicing
-
-    def _uninvoiced_lines(self, date_to=None):
-        """Consumption and fee lines of these accounts not yet on a posted or draft invoice."""
-        domain = [
-            ("account_id", "in", self.ids),
-            ("kind", "in", INVOICED_KINDS),
-            ("amount", "!=", 0),
-            "|",
-            ("invoice_id", "=", False),
-            ("invoice_id.state", "=", "cancel"),
-        ]
-        if date_to:
-            domain.append(("date", "<", date_to))
-        return self.env["prepaid.ledger.line"].search(domain, order="date, id")
-
-    def _period_start_boundary(self, day):
-        """Midnight starting ``day`` in the site's time zone, as naive UTC."""
-        tz_name = self.site_id.tz or self.company_id.partner_id.tz or self.env.user.tz
-        tz = pytz.timezone(tz_name or "UTC")
-        local = tz.localize(datetime.datetime.combine(day, datetime.time.min))
-        return local.astimezone(pytz.UTC).replace(tzinfo=None)
-
-    def _get_invoice_period_end(self, today):
-        """First day of the current invoicing period: everything before it is billable."""
-        self.ensure_one()
-        start = today.replace(day=1)
-        if self.site_id.invoice_period == "quarterly":
-            start = start.replace(month=(today.month - 1) // 3 * 3 + 1)
-        return start
-
-    def _invoice_ledger_lines(self, date_to, invoice_date=None):
-        """Invoice the consumption and fees booked before ``date_to`` (a date), per account.
-
-        ``invoice_date`` defaults to the day before ``date_to``, the period's last day.
-
-        :return: the posted invoices
-        """
-        invoices = self.env["account.move"]
-        for account in self:
-            invoices |= account._invoice_until(
-                account._period_start_boundary(date_to),
-                invoice_date or date_to - datetime.timedelta(days=1),
-            )
-        return invoices
-
-    def _invoice_until(self, boundary, invoice_date):
-        """Post one customer invoice of the lines booked before ``boundary`` (naive UTC
-        datetime; None: all), link them and their charges to it, and reconcile it
-        with the tenant's advances."""
-        self.ensure_one()
-        lines = self._uninvoiced_lines(boundary)
-        if not lines:
-            return self.env["account.move"]
-        invoice = self._create_period_invoice(lines, invoice_date)
-        invoice.action_post()
-        self._reconcile_advances()
-        if self.invoice_error:
-            self.invoice_error = False
-        return invoice
-
-    def _create_period_invoice(self, lines, invoice_date):
-        self.ensure_one()
-        line_groups = self._prepare_invoice_line_groups(lines)
-        Move = self.env["account.move"].with_company(self.company_id)
-        invoice = Move.create(self._prepare_invoice_vals(lines, line_groups, invoice_date))
-        invoice._check_prepaid_taxes_included()
-        self._add_rounding_line(invoice, lines)
-        lines.write({"invoice_id": invoice.id})
-        # Each group's line carries its sequence: link the charges it bills.
-        invoice_line_by_sequence = {line.sequence: line for line in invoice.invoice_line_ids}
-        for sequence, (_vals, charges) in enumerate(line_groups, start=FIRST_LINE_SEQUENCE):
-            if charges:
-                charges.write({"invoice_line_id": invoice_line_by_sequence[sequence].id})
-        return invoice
-
-    def _prepare_invoice_vals(self, lines, line_groups, invoice_date):
-        self.ensure_one()
-        journal = self.env["account.journal"].search(
-            [*self.env["account.journal"]._check_company_domain(self.company_id)]
-            + [("type", "=", "sale")],
-            limit=1,
-        )
-        if not journal:
-            raise UserError(self.env._("The company has no sales journal to invoice from."))
-        first, last = min(lines.mapped("date")), max(lines.mapped("date"))
-        return {
-            "move_type": "out_invoice",
-            "partner_id": self.partner_id.id,
-            "journal_id": journal.id,
-            "invoice_date": invoice_date,
-            "currency_id": self.currency_id.id,
-            "prepaid_account_id": self.id,
-            "ref": self.env._(
-                "%(account)s: %(start)s - %(end)s",
-                account=self.name,
-                start=first.date(),
-                end=last.date(),
-            ),
-            "invoice_line_ids": [
-                Command.create({**line_vals, "sequence": sequence})
-                for sequence, (line_vals, _charges) in enumerate(
-                    line_groups, start=FIRST_LINE_SEQUENCE
-                )
-            ],
-        }
-
-    def _prepare_invoice_line_groups(self, lines):
-        """``[(invoice line vals, charges)]``: one line per meter, product, band, tier and
-        price of the priced charges, and one per ledger line booked without charges."""
-        groups = defaultdict(lambda: self.env["prepaid.charge"])
-        result = []
-        for line in lines:
-            if not line.charge_ids:
-                result.append(
-                    (self._prepare_invoice_line_vals_from_ledger(line), self.env["prepaid.charge"])
-                )
-                continue
-            for charge in line.charge_ids:
-                key = (
-                    charge.meter_id,
-                    charge.product_id,
-                    charge.band,
-                    charge.tier,
-                    charge.unit_price,
-                )
-                groups[key] |= charge
-        for charges in groups.values():
-            result.append((self._prepare_invoice_line_vals(charges), charges))
-        return result
-
-    def _prepare_invoice_line_vals(self, charges):
-        """Invoice line of priced charges that share meter, product, band, tier and price."""
-        charge = charges[0]
-        product = charge.product_id or self._product_for_meter(charge.meter_id)
-        parts = [charge.meter_id.display_name or ""]
-        if charge.band:
-            parts.append(self._selection_label(charge, "band"))
-        if charge.tier:
-            parts.append(self.env._("tier %(tier)s", tier=charge.tier))
-        start = min(charges.mapped("date_start"))
-        end = max(charges.mapped("date_end"))
-        parts.append(f"{start.date() if start else ''} - {end.date() if end else ''}")
-        return {
-            "product_id": product.id,
-            "name": f"{product.name}: " + " / ".join(part for part in parts if part),
-            "quantity": sum(charges.mapped("quantity")),
-            "price_unit": charge.unit_price,
-        }
-
-    def _prepare_invoice_line_vals_from_ledger(self, line):
-        """Invoice line of a ledger line without charges (a fee, or a consumption booked bare)."""
-        product = line.product_id or self._product_for_meter(line.meter_id, line.kind)
-        return {
-            "product_id": product.id,
-            "name": line.description or product.name,
-            "quantity": 1.0,
-            "price_unit": -line.amount,
-        }
-
-    def _product_for_meter(self, meter, kind="consumption"):
-        site = self.site_id
-        if kind == "fee":
-            product = self.env.ref("prepaid_energy.product_fee", raise_if_not_found=False)
-        elif meter and meter.utility == "water":
-            product = site.water_product_id or self.env.ref(
-                "prepaid_energy.product_water", raise_if_not_found=False
-            )
-        else:
-            product = site.electricity_product_id or self.env.ref(
-                "prepaid_energy.product_electricity", raise_if_not_found=False
-            )
-        if not product:
-            raise UserError(self.env._("No product to invoice %(kind)s with.", kind=kind))
-        return product
-
-    @api.model
-    def _selection_label(self, record, field_name):
-        field = record._fields[field_name]
-        value = record[field_name]
-        if field.type == "selection":
-            return dict(field._description_selection(self.env)).get(value, value)
-        return str(value)
-
-    def _add_rounding_line(self, invoice, lines):
-        """Make the invoice total equal the charges deducted from the wallet.
-
-        Invoice lines round quantity x price per line; the ledger rounded the
-        charges its own way. The difference (a few cents) goes on one line.
-        """
-        self.ensure_one()
-        currency = self.currency_id
-        expected = -sum(self._to_decimal(line.amount) for line in lines)
-        difference = expected - self._to_decimal(currency.round(invoice.amount_total))
-        if not difference:
-            return
-        income_account = invoice.invoice_line_ids[:1].account_id
-        invoice.write(
-            {
-                "invoice_line_ids": [
-                    Command.create(
-                        {
-                            "name": self.env._("Rounding to the wallet's charges"),
-                            "sequence": ROUNDING_LINE_SEQUENCE,
-                            "account_id": income_account.id,
-                            "quantity": 1.0,
-                            "price_unit": float(difference),
-                            "tax_ids": [Command.clear()],
-                        }
-                    )
-                ]
-            }
-        )
-
-    def _reconcile_advances(self):
-        """Reconcile the tenants' open prepaid receivables: advances against invoices."""
-        tenants = {
-            (account.partner_id.commercial_partner_id, account.company_id) for account in self
-        }
-        for partner, company in tenants:
-            open_lines = self.env["account.move.line"].search(
-                [
-                    ("move_id.prepaid_account_id", "!=", False),
-                    ("partner_id", "child_of", partner.id),
-                    ("company_id", "=", company.id),
-                    ("parent_state", "=", "posted"),
-                    ("account_id.account_type", "=", "asset_receivable"),
-                    ("reconciled", "=", False),
-                ]
-            )
-            for lines in open_lines.grouped("account_id").values():
-                debits = lines.filtered(lambda line: line.amount_residual > 0)
-                credits = lines.filtered(lambda line: line.amount_residual < 0)
-                if debits and credits:
-                    (debits | credits).reconcile()
-
-    @api.model
-    def _cron_invoice_periods(self, batch_size=INVOICE_BATCH_SIZE):
-        """Invoice every account's closed periods, a batch of accounts per call.
-
-        An account that cannot be invoiced (a tax not included in the price, a
-        missing journal) gets the reason in ``invoice_error`` and a chatter
-        message, and is skipped until invoiced by hand.
-        """
-        today = fields.Date.context_today(self)
-        due = self._accounts_due_for_invoicing(today)
-        batch = due[:batch_size]
-        for account in batch:
-            account = account.with_company(account.company_id)
-            try:
-                with self.env.cr.savepoint():
-                    account._invoice_ledger_lines(account._get_invoice_period_end(today))
-            except (UserError, ValidationError) as error:
-                account.invoice_error = str(error)
-                account.message_post(
-                    body=self.env._("Automatic invoicing failed: %(error)s", error=error)
-                )
-        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(due) - len(batch))
-        return batch
-
-    @api.model
-    def _accounts_due_for_invoicing(self, today):
-        groups = self.env["prepaid.ledger.line"]._read_group(
-            [
-                ("kind", "in", INVOICED_KINDS),
-                ("amount", "!=", 0),
-                ("account_id.invoice_error", "=", False),
-                "|",
-                ("invoice_id", "=", False),
-                ("invoice_id.state", "=", "cancel"),
-            ],
-            ["account_id"],
-            ["date:min"],
-        )
-        due = self.browse()
-        for account, first_date in groups:
-            boundary = account._period_start_boundary(account._get_invoice_period_end(today))
-            if first_date < boundary:
-                due |= account
-        return due

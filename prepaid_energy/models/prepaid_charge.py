@@ -33,7 +33,7 @@ class PrepaidCharge(models.Model):
     tier = fields.Integer(help="Tier within the billing cycle; 0 without tiers.", aggregator=None)
     is_free = fields.Boolean(string="Free allowance")
     quantity = fields.Float(digits=(16, 6), aggregator="sum")
-    unit_price = fields.Float(digits="Product Price", aggregator="avg")
+    unit_price = fields.Float(digits="Prepaid Tariff Price", aggregator="avg")
     amount = fields.Monetary(aggregator="sum")
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company

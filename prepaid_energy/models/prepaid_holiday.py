@@ -9,6 +9,8 @@ class PrepaidHoliday(models.Model):
     calendar_id = fields.Many2one(
         "prepaid.holiday.calendar", required=True, index=True, ondelete="cascade"
     )
+    # stored for the multi-company record rule: a day is its calendar's company's
+    company_id = fields.Many2one(related="calendar_id.company_id", store=True, index=True)
     name = fields.Char(required=True)
     date = fields.Date(required=True)
     kind = fields.Selection(

@@ -1,7 +1,8 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 
-from prepaid_energy_core.errors import ValidationError as CoreValidationError
+from prepaid_energy_core.calendar import HolidayCalendar
+
+from ..tools.core_errors import raise_as_odoo
 
 #: weekly rest days as the core calendar wants them (Monday = 0)
 WEEKEND_DAYS = {
@@ -51,12 +52,9 @@ class PrepaidHolidayCalendar(models.Model):
 
     @api.constrains("weekend", "holiday_ids")
     def _check_core_calendar(self):
-        from prepaid_energy_core.calendar import HolidayCalendar
-
         for calendar in self:
-            try:
+            with raise_as_odoo(
+                self.env,
+                where=lambda calendar=calendar: self.env._("Calendar %(name)s", name=calendar.name),
+            ):
                 HolidayCalendar.from_dict(calendar._to_core_dict())
-            except CoreValidationError as error:
-                raise ValidationError(
-                    self.env._("Calendar %(name)s: %(error)s", name=calendar.name, error=error)
-                ) from error

@@ -1,9 +1,9 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import UserError
 
-from prepaid_energy_core import errors as core_errors
 from prepaid_energy_core import wallet
 
+from ..tools.core_errors import raise_as_odoo
 from .prepaid_reading import insert_rows
 
 LEDGER_KINDS = [
@@ -43,6 +43,15 @@ class PrepaidLedgerLine(models.Model):
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="account_id.currency_id")
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    # Cut-off (contract with the pricing side, which adds this field on its branch):
+    # a consumption line starts at the first interval it prices, any other line at its
+    # date; ``date`` is the end. Invoicing puts a line in the period of its start.
+    date_start = fields.Datetime(
+        string="From",
+        index=True,
+        help="Start of what the line books (consumption: its first priced interval); "
+        "the line's date when not given.",
+    )
     kind = fields.Selection(LEDGER_KINDS, required=True, index=True)
     amount = fields.Monetary(
         required=True,
@@ -105,6 +114,9 @@ class PrepaidLedgerLine(models.Model):
                     "(recharge, refund, consumption...), never created by hand."
                 )
             )
+        for vals in vals_list:
+            vals.setdefault("date", fields.Datetime.now())
+            vals.setdefault("date_start", vals["date"])
         return super().create(vals_list)
 
     @api.model
@@ -117,9 +129,10 @@ class PrepaidLedgerLine(models.Model):
         check here: the caller checked the wallets and posts as the system.
         """
         now = fields.Datetime.now()
-        return insert_rows(
-            self, [{"date": now, "user_id": self.env.uid, **vals} for vals in vals_list]
-        )
+        rows = [{"date": now, "user_id": self.env.uid, **vals} for vals in vals_list]
+        for row in rows:
+            row.setdefault("date_start", row["date"])
+        return insert_rows(self, rows)
 
     def write(self, vals):
         frozen = set(vals) - WRITABLE_FIELDS
@@ -145,13 +158,8 @@ class PrepaidLedgerLine(models.Model):
     @api.model
     def _check_sign(self, account, kind, amount):
         """Refuse an amount whose sign the kind does not allow (a positive consumption...)."""
-        try:
+        with raise_as_odoo(
+            self.env,
+            where=lambda: self.env._("Ledger line of %(account)s", account=account.display_name),
+        ):
             wallet.check_sign(kind, amount)
-        except core_errors.ValidationError as error:
-            raise ValidationError(
-                self.env._(
-                    "Ledger line of %(account)s: %(error)s",
-                    account=account.display_name,
-                    error=error,
-                )
-            ) from None

@@ -5,8 +5,9 @@ from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import float_repr
 
-from prepaid_energy_core import errors as core_errors
-from prepaid_energy_core import wallet
+from prepaid_energy_core import periods, wallet
+
+from ..tools.core_errors import raise_as_odoo
 
 LOCATION_TYPES = [
     ("site", "Site"),
@@ -29,6 +30,7 @@ SITE_SETTING_FIELDS = {
     "quiet_hour_end",
     "grace_hours",
     "invoice_period",
+    "invoice_grouping",
     "electricity_product_id",
     "water_product_id",
     "tz",
@@ -127,7 +129,17 @@ class PrepaidLocation(models.Model):
         help="Time-of-use bands, quiet hours and billing cycles follow the site's clock.",
     )
     invoice_period = fields.Selection(
-        [("monthly", "Monthly"), ("quarterly", "Quarterly")], default="monthly"
+        list(periods.INVOICE_PERIOD_LABELS),
+        default=periods.MONTHLY,
+        help="Consumption and fees are invoiced per period of the site's calendar, cut at "
+        "midnight on the site's clock.",
+    )
+    invoice_grouping = fields.Selection(
+        [("account", "Per account"), ("tenant", "Per tenant")],
+        default="account",
+        required=True,
+        help="Per tenant: one invoice per period for all of a tenant's accounts on this site, "
+        "each line naming its account; reconciled with the tenant's advances as a whole.",
     )
     electricity_product_id = fields.Many2one(
         "product.product",
@@ -256,16 +268,14 @@ class PrepaidLocation(models.Model):
         def amount(value):
             return Decimal(float_repr(self.currency_id.round(value), digits))
 
-        try:
+        with raise_as_odoo(
+            self.env, where=lambda: self.env._("Site %(site)s", site=self.display_name)
+        ):
             return wallet.Thresholds(
                 alarm1=amount(self.alarm1_amount) if self.alarm1_amount else None,
                 alarm2=amount(self.alarm2_amount) if self.alarm2_amount else None,
                 arrears=amount(self.arrears_amount),
             )
-        except core_errors.ValidationError as error:
-            raise ValidationError(
-                self.env._("Site %(site)s: %(error)s", site=self.display_name, error=error)
-            ) from None
 
     def action_view_meters(self):
         self.ensure_one()

@@ -1,8 +1,8 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 
 from prepaid_energy_core import tariff as core_tariff
-from prepaid_energy_core.errors import ValidationError as CoreValidationError
+
+from ..tools.core_errors import raise_as_odoo
 
 UTILITIES = [("electricity", "Electricity"), ("water", "Water")]
 
@@ -86,12 +86,10 @@ class PrepaidTariff(models.Model):
         Version refs are the version record ids, so that priced lines map back to them.
         """
         self.ensure_one()
-        try:
+        with raise_as_odoo(
+            self.env, where=lambda: self.env._("Tariff %(name)s", name=self.display_name)
+        ):
             return core_tariff.Tariff.from_dict(self._to_core_dict())
-        except CoreValidationError as error:
-            raise ValidationError(
-                self.env._("Tariff %(name)s: %(error)s", name=self.display_name, error=error)
-            ) from error
 
     @api.constrains(
         "cycle_period", "cycle_start_day", "cycle_start_month", "holiday_calendar_id", "code"

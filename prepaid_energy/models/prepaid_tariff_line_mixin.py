@@ -16,6 +16,8 @@ class PrepaidTariffLineMixin(models.AbstractModel):
     version_id = fields.Many2one(
         "prepaid.tariff.version", required=True, index=True, ondelete="cascade"
     )
+    # stored for the multi-company record rule: a line is its tariff's company's
+    company_id = fields.Many2one(related="version_id.company_id", store=True, index=True)
 
     def unlink(self):
         versions = self.version_id

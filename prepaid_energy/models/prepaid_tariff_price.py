@@ -12,7 +12,7 @@ class PrepaidTariffPrice(models.Model):
     _order = "version_id, season_id, band, id"
 
     band = fields.Selection(BANDS, required=True)
-    price = fields.Float(string="Unit price", digits="Product Price", required=True)
+    price = fields.Float(string="Unit price", digits="Prepaid Tariff Price", required=True)
 
     _sql_constraints = [
         ("price_positive", "CHECK(price >= 0)", "A price cannot be negative."),

@@ -30,6 +30,8 @@ class PrepaidTariffSeason(models.Model):
     version_id = fields.Many2one(
         "prepaid.tariff.version", required=True, index=True, ondelete="cascade"
     )
+    # stored for the multi-company record rule: a season is its tariff's company's
+    company_id = fields.Many2one(related="version_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
     name = fields.Char(required=True)
     start_month = fields.Selection(MONTHS, required=True, default="1")

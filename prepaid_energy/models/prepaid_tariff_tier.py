@@ -14,7 +14,7 @@ class PrepaidTariffTier(models.Model):
         string="Up to", digits=(16, 4), help="Exclusive; leave empty on the last tier."
     )
     surcharge = fields.Float(
-        digits="Product Price",
+        digits="Prepaid Tariff Price",
         help="Added to the flat or band price for every unit in this tier.",
     )
 

@@ -34,7 +34,9 @@ class PrepaidTariffVersion(models.Model):
         default="flat",
     )
     price = fields.Float(
-        string="Unit price", digits="Product Price", help="Price per kWh or m³ (flat)."
+        string="Unit price",
+        digits="Prepaid Tariff Price",
+        help="Price per kWh or m³ (flat), tax included.",
     )
     allowance = fields.Float(
         string="Free allowance",

@@ -127,7 +127,10 @@ class TestMoneyLifecycle(MoneyCase):
             self.assertEqual(wizard.account_id, account)
             wizard.action_confirm()
         self.assertEqual(account.meter_ids, self.meter | self.meter2)
-        self.assertEqual(self.meter2.state, "normal")
+        # opened without credit, the wallet is at 0.00: in arrears from the start (issue 7,
+        # item 5: this read "normal" before), and the meter added follows its wallet
+        self.assertEqual(account.alarm_level, "arrears")
+        self.assertEqual(self.meter2.state, "arrears")
         self.assertEqual(self.meter2.priced_reading_id.total, 42.0)
         self.assertFalse(
             self.env["prepaid.account"].search(
@@ -229,6 +232,7 @@ class TestMoneyLifecycle(MoneyCase):
     def test_close_in_debt_leaves_the_final_invoice_open(self):
         with freeze_time("2025-03-03 08:00:00"):
             account = self._open_account(first_recharge_amount=30.0, journal_id=self.cash_journal)
+        alarms_before = self._alarm_messages(account)
         with freeze_time("2025-03-20 08:00:00"):
             wizard = (
                 self.env["prepaid.account.close.wizard"]
@@ -251,7 +255,12 @@ class TestMoneyLifecycle(MoneyCase):
         self.assertEqual(closing.final_invoice_id.payment_state, "partial")
         self.assertAlmostEqual(closing.final_invoice_id.amount_residual, 20.0)
         self.assertEqual(account.state, "closed")
-        self.assertEqual(account.alarm_level, "arrears")
+        # closing ends the alarms (issue 7, item 5: this stayed "arrears" before): the debt
+        # is the open final invoice's, and the departing tenant is not told to recharge
+        self.assertEqual(account.alarm_level, "normal")
+        self.assertFalse(account.in_arrears)
+        # the final consumption took the wallet to -20.00: no "please recharge" for it
+        self.assertEqual(self._alarm_messages(account), alarms_before)
 
     def test_a_large_closing_refund_needs_a_manager(self):
         with freeze_time("2025-03-03 08:00:00"):

@@ -78,7 +78,8 @@ class PrepaidAccountCloseWizard(models.TransientModel):
         self.account_id.check_access("write")
         self._check_input()
         with self.env.cr.savepoint():
-            closing = self._close()
+            # the final consumption and the settlement ask nobody for a recharge
+            closing = self.with_context(prepaid_closing_account_id=self.account_id.id)._close()
         return {
             "type": "ir.actions.act_window",
             "res_model": "prepaid.account.closing",
@@ -96,7 +97,8 @@ class PrepaidAccountCloseWizard(models.TransientModel):
         meters.check_access("write")
         for line in self.line_ids:
             line.meter_id.sudo()._close_meter(line.reading_total)
-        invoice = account.sudo()._invoice_until(None, fields.Date.context_today(self))
+        # the final invoices: one per invoicing period the last consumption falls in
+        invoices = account.sudo()._invoice_periods()
         account.invalidate_recordset(["balance"])
         balance = account.balance
         closing_vals = self._settle(balance)
@@ -111,7 +113,7 @@ class PrepaidAccountCloseWizard(models.TransientModel):
                 {
                     "account_id": account.id,
                     "balance_before_settlement": balance,
-                    "final_invoice_id": invoice.id,
+                    "final_invoice_id": invoices[-1:].id,
                     "meter_ids": [Command.set(meters.ids)],
                     "reason": self.reason,
                     "final_balance": account.balance,

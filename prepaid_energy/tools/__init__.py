@@ -1,0 +1,1 @@
+"""Helpers shared by the addon's models and wizards (no models here)."""
