@@ -3,11 +3,11 @@ import datetime
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.addons.prepaid_energy.tools.core_errors import raise_as_odoo
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from prepaid_energy_core import fieldbus
-from prepaid_energy_core.errors import PrepaidEnergyError
 
 _logger = logging.getLogger(__name__)
 
@@ -111,10 +111,8 @@ class PrepaidGateway(models.Model):
     @api.constrains("transport", "protocol", "host", "port", "device", "baudrate", "parity")
     def _check_connection(self):
         for gateway in self:
-            try:
+            with raise_as_odoo(self.env):
                 gateway._to_core_spec()
-            except PrepaidEnergyError as error:
-                raise ValidationError(str(error)) from None
 
     def _to_core_spec(self):
         """The gateway as fieldbus.GatewaySpec."""
@@ -347,9 +345,5 @@ class PrepaidGateway(models.Model):
                         "Bus %s is busy (a read or a command): scan again in a moment.", self.name
                     )
                 )
-            try:
+            with raise_as_odoo(self.env, lambda: self.env._("Cannot scan %s", self.name)):
                 return fieldbus.scan(self._to_core_spec(), candidates, timeout)
-            except PrepaidEnergyError as error:
-                raise UserError(
-                    self.env._("Cannot scan %(gateway)s: %(error)s", gateway=self.name, error=error)
-                ) from None

@@ -3,9 +3,10 @@ import logging
 import time
 from collections import defaultdict
 
-import pytz
 from markupsafe import Markup
 from odoo import api, fields, models
+from odoo.addons.prepaid_energy.tools.core_errors import raise_as_odoo
+from odoo.addons.prepaid_energy.tools.timezone import to_local, zone_name
 from odoo.exceptions import ValidationError
 
 from prepaid_energy_core import commands as core_commands
@@ -24,11 +25,6 @@ RELAY_STATES = [("unknown", "Unknown"), ("closed", "Closed"), ("open", "Open")]
 OVERLOAD_MEMORY = datetime.timedelta(days=2)
 #: meters priced per call of the engine within a cycle (as the pricing cron does)
 PRICING_BATCH = 2000
-
-
-def to_local(utc_moment, zone):
-    """Naive UTC as naive local time of ``zone``."""
-    return pytz.utc.localize(utc_moment).astimezone(pytz.timezone(zone)).replace(tzinfo=None)
 
 
 def reading_timestamp(moment):
@@ -149,12 +145,8 @@ class PrepaidMeter(models.Model):
         for meter in self.filtered("gateway_id"):
             protocol = meter.gateway_id.protocol
             if meter.bus_address:
-                try:
+                with raise_as_odoo(self.env, lambda m=meter: self.env._("Meter %s", m.serial)):
                     canonical = fieldbus.check_address(protocol, meter.bus_address)
-                except PrepaidEnergyError as error:
-                    raise ValidationError(
-                        self.env._("Meter %(meter)s: %(error)s", meter=meter.serial, error=error)
-                    ) from None
                 if canonical != meter.bus_address:
                     meter.bus_address = canonical
             profile = meter.effective_profile_id
@@ -184,7 +176,7 @@ class PrepaidMeter(models.Model):
         return profile._capabilities() if profile else frozenset()
 
     def _hw_zone(self):
-        return self.site_id.tz or self.company_id.partner_id.tz or "UTC"
+        return zone_name(self.site_id, self.company_id)
 
     def _hw_after_cycle(self, cycle, now):
         """Store what a read cycle of these meters brought, then bill and apply the policy."""

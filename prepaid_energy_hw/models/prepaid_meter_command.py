@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from markupsafe import Markup
 from odoo import api, fields, models
+from odoo.addons.prepaid_energy.tools.core_errors import raise_as_odoo
 from odoo.exceptions import UserError
 from odoo.tools import float_repr
 
@@ -140,12 +141,8 @@ class PrepaidMeterCommand(models.Model):
                     meter.display_name,
                 )
             )
-        try:
+        with raise_as_odoo(self.env, lambda: self.env._("Meter %s", meter.display_name)):
             core.check_action(action, meter.utility, meter._hw_capabilities())
-        except PrepaidEnergyError as error:
-            raise UserError(
-                self.env._("Meter %(meter)s: %(error)s", meter=meter.display_name, error=error)
-            ) from None
         if action == core.PUSH_CREDIT and not (vals.get("amount") or 0) > 0:
             raise UserError(self.env._("A credit push needs a positive amount."))
         return {

@@ -1,8 +1,8 @@
 from odoo import api, fields, models
+from odoo.addons.prepaid_energy.tools.core_errors import raise_as_odoo
 from odoo.exceptions import ValidationError
 
 from prepaid_energy_core import fieldbus
-from prepaid_energy_core.errors import PrepaidEnergyError
 from prepaid_energy_core.register_maps import load_builtin
 
 #: what a profile may offer, as commands.check_action names them
@@ -84,12 +84,8 @@ class PrepaidMeterProfile(models.Model):
                 raise ValidationError(
                     self.env._("Profile %s: a Modbus profile needs a register map.", profile.name)
                 )
-            try:
+            with raise_as_odoo(self.env, lambda p=profile: self.env._("Profile %s", p.name)):
                 load_builtin(profile.register_map)
-            except PrepaidEnergyError as error:
-                raise ValidationError(
-                    self.env._("Profile %(name)s: %(error)s", name=profile.name, error=error)
-                ) from None
 
     def _core_profile(self):
         """What a fieldbus.MeterSpec takes as profile."""

@@ -1,11 +1,10 @@
 import datetime
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.addons.prepaid_energy.tools.core_errors import raise_as_odoo
 
 from prepaid_energy_core import supply
 from prepaid_energy_core.calendar import HolidayCalendar
-from prepaid_energy_core.errors import PrepaidEnergyError
 
 
 class PrepaidSupplySchedule(models.Model):
@@ -54,12 +53,8 @@ class PrepaidSupplySchedule(models.Model):
     @api.constrains("period_ids", "date_from", "date_to", "calendar_id")
     def _check_core_schedule(self):
         for schedule in self:
-            try:
+            with raise_as_odoo(self.env, lambda s=schedule: self.env._("Schedule %s", s.name)):
                 schedule._to_core()
-            except PrepaidEnergyError as error:
-                raise ValidationError(
-                    self.env._("Schedule %(name)s: %(error)s", name=schedule.name, error=error)
-                ) from None
 
     def _to_core(self):
         """The schedule as supply.SupplySchedule."""

@@ -1,10 +1,10 @@
 import datetime
 
 from odoo import api, fields, models
+from odoo.addons.prepaid_energy.tools.core_errors import raise_as_odoo
 from odoo.exceptions import ValidationError
 
 from prepaid_energy_core import supply
-from prepaid_energy_core.errors import PrepaidEnergyError
 
 DAY_TYPES = [("workday", "Workday"), ("weekend", "Weekend"), ("holiday", "Holiday")]
 
@@ -36,10 +36,8 @@ class PrepaidSupplySchedulePeriod(models.Model):
         for period in self:
             if not (0 <= period.hour_from < 24 and 0 <= period.hour_to <= 24):
                 raise ValidationError(self.env._("Hours run from 0 to 24."))
-            try:
+            with raise_as_odoo(self.env):
                 period._to_core()
-            except PrepaidEnergyError as error:
-                raise ValidationError(str(error)) from None
 
     def _to_core(self):
         self.ensure_one()

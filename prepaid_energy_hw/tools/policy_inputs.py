@@ -8,7 +8,7 @@ built once here; only balance, relay and the meter's own memory are per meter.
 import datetime
 from decimal import Decimal
 
-import pytz
+from odoo.addons.prepaid_energy.tools.timezone import to_local, zone_name
 
 from prepaid_energy_core import policy, supply, wallet
 
@@ -23,10 +23,8 @@ class SiteFacts:
 
     def __init__(self, site, company, now, schedules):
         self.site = site
-        self.zone = site.tz or company.partner_id.tz or "UTC"
-        self.local_now = (
-            pytz.utc.localize(now).astimezone(pytz.timezone(self.zone)).replace(tzinfo=None)
-        )
+        self.zone = zone_name(site, company)
+        self.local_now = to_local(now, self.zone)
         start, end = site.quiet_hour_start or 0.0, site.quiet_hour_end or 0.0
         self.quiet_hours = () if start == end else ((_float_time(start), _float_time(end)),)
         calendar = site.no_cut_calendar_id
@@ -46,8 +44,7 @@ class SiteFacts:
     def local(self, utc_moment):
         if not utc_moment:
             return None
-        local = pytz.utc.localize(utc_moment).astimezone(pytz.timezone(self.zone))
-        return min(local.replace(tzinfo=None), self.local_now)
+        return min(to_local(utc_moment, self.zone), self.local_now)
 
     def supply_for(self, location):
         """``(on, schedule name)`` for a meter at ``location`` (None: no location)."""

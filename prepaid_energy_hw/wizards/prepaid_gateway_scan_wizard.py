@@ -1,10 +1,10 @@
 import re
 
 from odoo import fields, models
+from odoo.addons.prepaid_energy.tools.core_errors import raise_as_odoo
 from odoo.exceptions import UserError
 
 from prepaid_energy_core import fieldbus
-from prepaid_energy_core.errors import PrepaidEnergyError
 
 #: a scan asks each candidate once; this keeps a scan of a whole Modbus bus short
 SCAN_TIMEOUT = 0.2
@@ -40,10 +40,8 @@ class PrepaidGatewayScanWizard(models.TransientModel):
 
     def action_scan(self):
         self.ensure_one()
-        try:
+        with raise_as_odoo(self.env):
             candidates = [fieldbus.check_address(self.protocol, c) for c in self._candidates()]
-        except PrepaidEnergyError as error:
-            raise UserError(str(error)) from None
         found = self.gateway_id._scan(candidates, SCAN_TIMEOUT)
         known = {
             meter.bus_address: meter
