@@ -34,7 +34,6 @@ class PrepaidGateway(models.Model):
     name = fields.Char(required=True, tracking=True)
     site_id = fields.Many2one(
         "prepaid.location",
-        string="Site",
         required=True,
         index=True,
         check_company=True,

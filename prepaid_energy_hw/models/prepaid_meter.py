@@ -37,7 +37,6 @@ class PrepaidMeter(models.Model):
 
     gateway_id = fields.Many2one(
         "prepaid.gateway",
-        string="Gateway",
         index="btree_not_null",
         check_company=True,
         tracking=True,

@@ -48,10 +48,12 @@ class PrepaidMeterCommandAttempt(models.Model):
                 )
             )
             recorded = dict(cr.fetchall())
-            cr.commit()
+        # leaving the block committed that cursor's transaction (only that one)
         self.invalidate_model()
         self.env["prepaid.meter.command"].invalidate_model(["attempt_ids", "attempt_count"])
         return recorded
 
     def write(self, vals):
-        raise UserError(self.env._("Command attempts are a journal: they never change."))
+        if vals:
+            raise UserError(self.env._("Command attempts are a journal: they never change."))
+        return super().write(vals)
