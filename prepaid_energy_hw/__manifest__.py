@@ -19,8 +19,14 @@
         "views/prepaid_meter_profile_views.xml",
         "views/prepaid_meter_command_views.xml",
         "views/prepaid_meter_views.xml",
+        "views/prepaid_room_board_views.xml",
         "views/prepaid_location_views.xml",
         "views/prepaid_supply_schedule_views.xml",
         "wizards/prepaid_gateway_scan_wizard_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "prepaid_energy_hw/static/tests/tours/*.js",
+        ],
+    },
 }

@@ -6,8 +6,8 @@ from collections import defaultdict
 from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.addons.prepaid_energy.tools.core_errors import raise_as_odoo
-from odoo.addons.prepaid_energy.tools.timezone import to_local, zone_name
-from odoo.exceptions import ValidationError
+from odoo.addons.prepaid_energy.tools.timezone import to_local, to_utc, zone_name
+from odoo.exceptions import UserError, ValidationError
 
 from prepaid_energy_core import commands as core_commands
 from prepaid_energy_core import fieldbus, policy, supply
@@ -21,6 +21,16 @@ from .prepaid_gateway import ONLINE_STATES
 _logger = logging.getLogger(__name__)
 
 RELAY_STATES = [("unknown", "Unknown"), ("closed", "Closed"), ("open", "Open")]
+#: the room board's colour of each meter state (alarm 1 and alarm 2 differ)
+BOARD_COLORS = {
+    words.NOT_OPENED: "#adb5bd",
+    words.NORMAL: "#28a745",
+    words.ALARM1: "#f0ad4e",
+    words.ALARM2: "#fd7e14",
+    words.ARREARS: "#dc3545",
+    words.TRIPPED: "#6f42c1",
+    words.OFFLINE: "#343a40",
+}
 #: overload trips older than this are forgotten (the policy counts them per day)
 OVERLOAD_MEMORY = datetime.timedelta(days=2)
 #: meters priced per call of the engine within a cycle (as the pricing cron does)
@@ -98,6 +108,19 @@ class PrepaidMeter(models.Model):
         readonly=True, copy=False, help="Open account in credit, relay read open since then."
     )
     paid_but_off = fields.Boolean(readonly=True, copy=False, index=True)
+    # the room board: where the meter is, and what it did today
+    building_id = fields.Many2one(
+        "prepaid.location", compute="_compute_board_place", store=True, index=True
+    )
+    floor_id = fields.Many2one("prepaid.location", compute="_compute_board_place", store=True)
+    today_quantity = fields.Float(
+        string="Today",
+        digits=(16, 3),
+        compute="_compute_today",
+        help="Consumed today (site clock).",
+    )
+    today_amount = fields.Monetary(string="Today's cost", compute="_compute_today")
+    board_color = fields.Char(compute="_compute_board_color")
     command_ids = fields.One2many("prepaid.meter.command", "meter_id", string="Commands")
     open_command_count = fields.Integer(compute="_compute_open_command_count")
     last_command_id = fields.Many2one(
@@ -116,6 +139,44 @@ class PrepaidMeter(models.Model):
     def _compute_effective_profile_id(self):
         for meter in self:
             meter.effective_profile_id = meter.profile_id or meter.gateway_id.default_profile_id
+
+    @api.depends("unit_id.parent_path")
+    def _compute_board_place(self):
+        ancestors = self.env["prepaid.location"].browse(
+            {int(i) for meter in self for i in (meter.unit_id.parent_path or "").split("/") if i}
+        )
+        by_id = {location.id: location for location in ancestors}
+        for meter in self:
+            chain = [by_id[int(i)] for i in (meter.unit_id.parent_path or "").split("/") if i]
+            meter.building_id = next(
+                (loc for loc in chain if loc.location_type == "building"), False
+            )
+            meter.floor_id = next((loc for loc in chain if loc.location_type == "floor"), False)
+
+    def _compute_today(self):
+        Charge = self.env["prepaid.charge"]
+        starts = {}
+        for meter in self:
+            zone = meter._hw_zone()
+            if zone not in starts:
+                local_today = to_local(fields.Datetime.now(), zone).date()
+                starts[zone] = to_utc(datetime.datetime.combine(local_today, datetime.time()), zone)
+        since = min(starts.values(), default=fields.Datetime.now())
+        totals = {
+            meter: (quantity, amount)
+            for meter, quantity, amount in Charge._read_group(
+                [("meter_id", "in", self.ids), ("date_start", ">=", since)],
+                ["meter_id"],
+                ["quantity:sum", "amount:sum"],
+            )
+        }
+        for meter in self:
+            meter.today_quantity, meter.today_amount = totals.get(meter, (0.0, 0.0))
+
+    @api.depends("state")
+    def _compute_board_color(self):
+        for meter in self:
+            meter.board_color = BOARD_COLORS.get(meter.state, "#adb5bd")
 
     @api.depends("meter_balance", "account_id.balance", "billing_side")
     def _compute_balance_drift(self):
@@ -641,6 +702,13 @@ class PrepaidMeter(models.Model):
                 core_commands.CLOSE: core_commands.VALVE_OPEN,
             }.get(action, action)
         return action
+
+    def action_board_recharge(self):
+        """The cashier's wizard on this meter's account."""
+        self.ensure_one()
+        if self.account_id.state != "open":
+            raise UserError(self.env._("Meter %s has no open account.", self.display_name))
+        return self.account_id.action_recharge()
 
     def action_hw_trip(self):
         self._hw_staff_command(core_commands.TRIP)

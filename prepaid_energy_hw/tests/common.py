@@ -25,8 +25,9 @@ class HwCase(MoneyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.registry.enter_test_mode(cls.cr)
-        cls.addClassCleanup(cls.registry.leave_test_mode)
+        if not cls.registry.in_test_mode():  # HttpCase entered it already
+            cls.registry.enter_test_mode(cls.cr)
+            cls.addClassCleanup(cls.registry.leave_test_mode)
         cls.simulator = SimulatorServer(tick_interval=None).start()
         cls.addClassCleanup(cls.simulator.stop)
         cls.sim_gateways = {}
