@@ -22,6 +22,7 @@
         "views/prepaid_room_board_views.xml",
         "views/prepaid_location_views.xml",
         "views/prepaid_supply_schedule_views.xml",
+        "views/prepaid_batch_task_views.xml",
         "wizards/prepaid_gateway_scan_wizard_views.xml",
     ],
     "assets": {

@@ -8,3 +8,5 @@ from . import prepaid_meter_command
 from . import prepaid_meter_command_attempt
 from . import prepaid_account
 from . import prepaid_recharge
+from . import prepaid_batch_task
+from . import prepaid_batch_task_line

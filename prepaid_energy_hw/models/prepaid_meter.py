@@ -703,6 +703,51 @@ class PrepaidMeter(models.Model):
             }.get(action, action)
         return action
 
+    def _hw_status_rows(self):
+        """Each meter's live status, as the XLSX export shows it."""
+        states = dict(self._fields["state"].selection)
+        relays = dict(RELAY_STATES)
+        levels = dict(self.env["prepaid.account"]._fields["alarm_level"].selection)
+        commands = dict(self.env["prepaid.meter.command"]._fields["action"].selection)
+        command_states = dict(self.env["prepaid.meter.command"]._fields["state"].selection)
+        rows = []
+        for meter in self:
+            account = meter.account_id
+            command = meter.last_command_id
+            rows.append(
+                {
+                    "serial": meter.serial,
+                    "unit": meter.unit_id.complete_name or "",
+                    "tenant": meter.partner_id.display_name or "",
+                    "account": account.name or "",
+                    "state": states.get(meter.state, ""),
+                    "balance": account.balance if account else None,
+                    "alarm": levels.get(account.alarm_level, "") if account else "",
+                    "relay": relays.get(meter.relay_state, ""),
+                    "online": meter.hw_online_state == "online",
+                    "last_reading_at": meter.last_reading_date or None,
+                    "last_total": meter.last_total if meter.last_reading_date else None,
+                    "today": meter.today_quantity,
+                    "meter_balance": meter.meter_balance if meter.meter_values_date else None,
+                    "purchase_count": meter.meter_purchase_count
+                    if meter.meter_values_date
+                    else None,
+                    "last_command": commands.get(command.action, "") if command else "",
+                    "last_command_state": command_states.get(command.state, "") if command else "",
+                }
+            )
+        return rows
+
+    def action_export_status_xlsx(self):
+        """Download the live status of these meters (all of them when none is selected)."""
+        meters = self or self.search([])
+        attachment = self.env["prepaid.batch.task"]._status_attachment(meters)
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{attachment.id}?download=true",
+            "target": "self",
+        }
+
     def action_board_recharge(self):
         """The cashier's wizard on this meter's account."""
         self.ensure_one()

@@ -1,3 +1,4 @@
+from . import test_hw_batch
 from . import test_hw_board_tour
 from . import test_hw_cycle
 from . import test_hw_durability
