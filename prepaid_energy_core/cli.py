@@ -13,23 +13,24 @@ import sys
 from decimal import Decimal
 
 from . import poller
-from .drivers.base import (
+from .errors import (
+    MeterRefused,
+    PrepaidEnergyError,
+    ProtocolError,
+    TransportTimeout,
+    ValidationError,
+)
+from .money import to_decimal
+from .vocabulary import (
+    BAND_LABELS,
     RELAY_CLOSE,
     RELAY_CLOSE_ALLOWED,
     RELAY_KEEP_POWER_OFF,
     RELAY_KEEP_POWER_ON,
     RELAY_TRIP,
+    TOTAL,
     TOU_BANDS,
 )
-from .errors import (
-    MeterRefused,
-    PrepaidEnergyError,
-    ProtocolError,
-    TransportError,
-    TransportTimeout,
-    ValidationError,
-)
-from .money import to_decimal
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -102,12 +103,17 @@ def _amount(text):
 
 
 def _when(text):
+    """An ISO time as the meter keeps it: naive local time (an offset is converted)."""
     try:
-        return datetime.datetime.fromisoformat(text)
+        when = datetime.datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected an ISO time such as 2025-03-01T12:00:00, got {text!r}"
         ) from None
+    if when.tzinfo is not None:
+        # meters keep local wall time: 12:00+00:00 is set as this machine's local time
+        when = when.astimezone().replace(tzinfo=None)
+    return when
 
 
 def _common_options():
@@ -276,12 +282,12 @@ def _local(when):
 
 #: readable labels of the values drivers return; others are derived from the name
 LABELS = {
-    "total_energy": "Total energy",
-    **{f"{band}_energy": f"  {band.capitalize()}" for band in TOU_BANDS},
+    TOTAL: "Total energy",
+    **{band: f"  {label}" for band, label in BAND_LABELS},  # under the total
     "relay_state": "Relay",
     "purchase_count": "Purchase count",
 }
-READING_UNITS = {"total_energy": "kWh", "voltage": "V", "current": "A", "power": "kW"}
+READING_UNITS = {TOTAL: "kWh", "voltage": "V", "current": "A", "power": "kW"}
 
 
 def label(name):
@@ -291,12 +297,8 @@ def label(name):
 
 def reading_values(reading):
     """``(name, value, unit)`` of every value a MeterReading holds (None: not offered)."""
-    values = [("total_energy", reading.total_energy, "kWh")]
-    values += [
-        (f"{band}_energy", reading.bands[band], "kWh")
-        for band in TOU_BANDS
-        if band in reading.bands
-    ]
+    values = [(TOTAL, reading.total, "kWh")]
+    values += [(band, reading.bands[band], "kWh") for band in TOU_BANDS if band in reading.bands]
     values += [
         ("voltage", reading.voltage, "V"),
         ("current", reading.current, "A"),
@@ -410,9 +412,6 @@ def exit_code_for(error):
         return EXIT_USAGE
     # the poller's classification, so a fault reads the same in a cycle and here
     return _EXIT_CODE_OF_ERROR_KIND.get(poller.classify(error), EXIT_PROTOCOL)
-    if isinstance(error, TransportError):
-        return EXIT_TRANSPORT
-    return EXIT_PROTOCOL
 
 
 class Output:
@@ -488,7 +487,7 @@ def open_driver(args, transport):
 def cmd_read(args, driver, out):
     if args.protocol == MODBUS:
         # every point of the register map, beyond what a MeterReading holds
-        timestamp = datetime.datetime.now()
+        timestamp = datetime.datetime.now(datetime.timezone.utc)
         values = point_values(driver.profile, driver.read_points(args.address))
     else:
         reading = driver.read(args.address)

@@ -26,9 +26,9 @@ import pathlib
 import struct
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from .drivers.base import RELAY_ACTIONS, TOU_BANDS
 from .errors import ProtocolError, ValidationError
 from .protocols import modbus
+from .vocabulary import RELAY_ACTIONS, TOTAL, TOU_BANDS
 
 #: register types: number of 16-bit registers, signed
 REGISTER_TYPES = {
@@ -49,10 +49,11 @@ POINT_FUNCTIONS = (
 )
 
 #: point names feeding MeterReading, with the unit MeterReading expects
-#: (None: any unit, e.g. the currency of a balance)
+#: (None: any unit, e.g. the currency of a balance); the registers are named as
+#: everywhere else (vocabulary.REGISTERS): total, sharp, peak, flat, valley
 READING_POINTS = {
-    "total_energy": "kWh",
-    **{f"{band}_energy": "kWh" for band in TOU_BANDS},
+    TOTAL: "kWh",
+    **dict.fromkeys(TOU_BANDS, "kWh"),
     "voltage": "V",
     "current": "A",
     "power": "kW",
@@ -68,6 +69,11 @@ EXTRA_POINTS = {
     "power_factor": "",
 }
 POINT_NAMES = {**READING_POINTS, **EXTRA_POINTS}
+#: names maps used before the registers got one name everywhere
+RENAMED_POINTS = {
+    "total_energy": TOTAL,
+    **{f"{band}_energy": band for band in TOU_BANDS},
+}
 INTEGER_POINTS = ("purchase_count",)
 
 #: credit push fields
@@ -559,6 +565,12 @@ def _parse_point(check, raw, index, defaults):
     if name is not None:
         where = f"point {name!r}"
     check.no_unknown(raw, POINT_FIELDS, where)
+    if raw.get("name") in RENAMED_POINTS:
+        check.fail(
+            where,
+            f"field 'name': {raw['name']!r} is now called {RENAMED_POINTS[raw['name']]!r} "
+            "(registers have one name everywhere: total, sharp, peak, flat, valley)",
+        )
     name = check.choice(
         check.required(raw, "name", where), "name", where, sorted(POINT_NAMES), "point name"
     )

@@ -134,7 +134,7 @@ def test_addresses_are_normalised_per_protocol():
 READING = MeterReading(
     address="000000123456",
     timestamp=datetime.datetime(2025, 3, 1, 12, 30, 5),
-    total_energy=Decimal("1234.56"),
+    total=Decimal("1234.56"),
     bands={"sharp": Decimal("100.00"), "valley": Decimal("34.5")},
     voltage=Decimal("230.1"),
     current=Decimal("6.52"),
@@ -189,13 +189,13 @@ def test_read_json_keeps_decimals_exact_with_units():
     values = cli.reading_values(READING)
     document = cli.values_document(READING.address, READING.timestamp, values)
     assert document["address"] == "000000123456"
-    assert document["values"]["total_energy"] == "1234.56"
-    assert document["values"]["sharp_energy"] == "100.00"
+    assert document["values"]["total"] == "1234.56"
+    assert document["values"]["sharp"] == "100.00"
     assert document["values"]["balance"] == "-3.20"
     assert document["values"]["relay_state"] is False
     assert document["values"]["purchase_count"] == 7
-    assert document["units"]["valley_energy"] == "kWh"
-    assert "peak_energy" not in document["values"]
+    assert document["units"]["valley"] == "kWh"
+    assert "peak" not in document["values"]
     assert document["timestamp"].startswith("2025-03-01T12:30:05")
     assert json.loads(json.dumps(document)) == document
 
@@ -244,7 +244,7 @@ def _dlt_gateway(simulator, transport, count=3, faults=None):
         "dlt645",
         count,
         load_kw=Decimal("0"),
-        total_energy=Decimal("1234.56"),
+        total=Decimal("1234.56"),
         balance=Decimal("20.00"),
         purchase_count=3,
         faults=faults,
@@ -279,7 +279,7 @@ def test_dlt645_read_json_matches_the_meter_exactly(dlt_bus):
     reading = document["values"]
     assert code == 0
     assert document["address"] == "000000000001"
-    assert reading["total_energy"] == "1234.56"
+    assert reading["total"] == "1234.56"
     assert reading["balance"] == "-7.25"
     assert reading["purchase_count"] == 3
     assert reading["relay_state"] is True
@@ -378,6 +378,24 @@ def test_dlt645_time_sync_to_one_meter_reads_its_clock_back(dlt_bus):
     assert dlt_bus.meters["000000000001"].meter_time().year != 2030
 
 
+def test_dlt645_clock_after_2068_reads_back_as_20yy(dlt_bus):
+    # two year digits: 75 is 2075 (two-digit-year parsing would say 1975)
+    code, out, _ = run(["time", "--at", "2075-06-07T08:09:10", *dlt(dlt_bus, "--address", "1")])
+    assert code == 0
+    assert re.search(r"^Meter clock now +2075-06-07 08:09", out, re.MULTILINE)
+    assert dlt_bus.meters["000000000001"].meter_time().year == 2075
+
+
+def test_time_with_an_offset_is_set_as_local_wall_time(dlt_bus):
+    at = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    local = at.astimezone().replace(tzinfo=None)
+    code, out, _ = run(["time", "--at", at.isoformat(), *dlt(dlt_bus, "--address", "3", "--json")])
+    assert code == 0
+    assert json.loads(out)["time"] == local.isoformat()
+    meter_clock = dlt_bus.meters["000000000003"].meter_time()
+    assert local <= meter_clock <= local + datetime.timedelta(seconds=30)
+
+
 def test_dlt645_broadcast_time_sync_sets_every_meter(dlt_bus):
     code, out, _ = run(["time", "--at", "2031-05-06T07:08:09", *dlt(dlt_bus)])
     assert code == 0
@@ -474,7 +492,7 @@ def test_console_entry_point_runs_as_a_subprocess(dlt_bus):
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["values"]["total_energy"] == "1234.56"
+    assert json.loads(done.stdout)["values"]["total"] == "1234.56"
     dlt_bus.meters["000000000001"].dead = True
     done = subprocess.run(
         [sys.executable, "-m", "prepaid_energy_core.cli", *argv, "--timeout", SILENT],
@@ -491,7 +509,7 @@ def _modbus_gateway(simulator, protocol="modbus-rtu", transport="tcp", profile=N
         protocol,
         3,
         load_kw=Decimal("0"),
-        total_energy=Decimal("4321.09"),
+        total=Decimal("4321.09"),
         balance=Decimal("15.50"),
         purchase_count=8,
         profile=profile,
@@ -607,7 +625,7 @@ def test_modbus_tcp_link(simulator):
     gateway = _modbus_gateway(simulator, protocol="modbus-tcp")
     code, out, _ = run(["read", *modbus(gateway, "--address", "2", "--json")])
     assert code == 0
-    assert json.loads(out)["values"]["total_energy"] == "4321.09"
+    assert json.loads(out)["values"]["total"] == "4321.09"
     assert run(["relay", "trip", *modbus(gateway, "--address", "2")])[0] == 0
     assert gateway.meters["2"].relay_closed is False
     gateway.meters["3"].dead = True

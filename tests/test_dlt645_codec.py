@@ -126,6 +126,21 @@ def test_relay_trip_vector_d():
     assert (command.n1, command.n2, command.deadline) == (codec.N1_TRIP, 0, deadline)
 
 
+def test_relay_trip_with_the_no_expiry_deadline_decodes_to_2099():
+    # Vector [D] with the deadline head-ends send for "no expiry": 2099-12-30 23:59:59.
+    # deadline ss mm hh DD MM YY = 59 59 23 30 12 99, +33H on the wire: 8C 8C 56 63 45 CC
+    # CS = 68+66+68+1C+10 + 198 + 4D+33 + 8C+8C+56+63+45+CC = 65CH -> 5CH
+    frame = hexbytes("68 111111111111 68 1C 10 3333333333333333 4D33 8C8C566345CC 5C 16")
+    command = codec.parse_relay_control(codec.parse_frame(frame))
+    # the two year digits mean 20YY: 99 is 2099, never 1999
+    assert command.deadline == datetime.datetime(2099, 12, 30, 23, 59, 59)
+    assert command.deadline == codec.NO_EXPIRY_DEADLINE
+    built = codec.build_relay_control(
+        "111111111111", codec.N1_TRIP, "00000000", "00000000", command.deadline, preamble=False
+    )
+    assert built == frame
+
+
 def test_relay_normal_reply_vector_d():
     # [D] reply 68 11 11 11 11 11 11 68 9C 00 D2 16 (printed reversed in the source)
     # CS = 68 + 66 + 68 + 9C + 00 = 1D2H -> D2H
@@ -152,6 +167,49 @@ def test_single_address_time_sync_vector_e():
     expected = hexbytes("68 111111111111 68 08 06 58734338394A 0D 16")
     when = datetime.datetime(2017, 6, 5, 10, 40, 25)
     assert codec.build_time_sync(when, "111111111111", preamble=False) == expected
+
+
+# -- read follow-up data (12H) ---------------------------------------------------------
+# Layout as composed and parsed by icprog/dlt698.45 libDlt645/dlt645.c
+# (composeProtocol07 / analyzeProtocol07): request C = 12H, L = 05H, DI0..DI3 then SEQ;
+# replies 92H (last frame) / B2H (more follows) carry DI, the data and SEQ as the last
+# data byte; a read reply with more to follow is B1H.
+def test_read_follow_up_request_vector():
+    # 68 61 01 00 00 00 00 68 12 05 33 32 34 33 34 49 16
+    # DI 0001FF00 -> DI0..DI3 00 FF 01 00 -> +33H 33 32 34 33; SEQ 01 -> 34
+    # CS = 68+61+01+68+12+05+33+32+34+33+34 = 349H -> 49H
+    request = hexbytes("68 610100000000 68 12 05 33323433 34 49 16")
+    assert codec.build_read_follow_up("000000000161", 0x0001FF00, 1, preamble=False) == request
+    frame = codec.parse_frame(request)
+    assert not frame.is_reply and frame.function == codec.FN_READ_FOLLOW_UP
+    assert codec.parse_read_follow_up(frame) == (0x0001FF00, 1)
+
+
+def test_read_follow_up_last_reply_vector():
+    # 68 61 01 00 00 00 00 68 92 09 33 32 34 33 79 54 43 33 35 11 16
+    # data -33H: DI 00 FF 01 00, value 46 21 10 00 -> BCD 00102146 -> 1021.46 kWh, SEQ 02
+    # CS = 68+61+01+68+92+09 + 33+32+34+33 + 79+54+43+33 + 35 = 611H -> 11H
+    reply = hexbytes("68 610100000000 68 92 09 33323433 79544333 35 11 16")
+    built = codec.build_read_follow_up_reply(
+        "000000000161", 0x0001FF00, hexbytes("46211000"), 2, preamble=False
+    )
+    assert built == reply
+    frame = codec.parse_frame(reply)
+    assert frame.is_reply and not frame.has_follow_up and frame.control == 0x92
+    di, payload, sequence = codec.parse_read_follow_up_reply(frame)
+    assert (di, sequence) == (0x0001FF00, 2)
+    assert codec.DataItem(di, "one value", 4, 2).decode(payload) == Decimal("1021.46")
+
+
+def test_follow_up_bit_in_read_and_follow_up_replies():
+    first = codec.parse_frame(codec.build_read_reply("1", 0x0001FF00, bytes(8), follow_up=True))
+    assert first.control == 0xB1 and first.has_follow_up
+    more = codec.build_read_follow_up_reply("1", 0x0001FF00, bytes(4), 1, follow_up=True)
+    assert codec.parse_frame(more).control == 0xB2
+    with pytest.raises(ValidationError, match="SEQ must be a byte"):
+        codec.build_read_follow_up("1", 0x0001FF00, 256)
+    with pytest.raises(ProtocolError, match="DI, data and SEQ"):
+        codec.parse_read_follow_up_reply(codec.parse_frame(codec.build_reply("1", 0x12, bytes(4))))
 
 
 # -- checksums and framing -------------------------------------------------------------
@@ -348,6 +406,71 @@ def test_date_and_time_items():
     assert time_item.encode(datetime.time(23, 59, 7)) == bytes([0x07, 0x59, 0x23])
     with pytest.raises(ProtocolError, match="not a valid date"):
         date_item.decode(bytes([0x00, 0x30, 0x02, 0x24]))  # 30 February
+
+
+# YY 00, 68/69 (where two-digit-year parsing pivots to the 1900s) and 99
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        ("00 00 00 01 01 00", datetime.datetime(2000, 1, 1, 0, 0, 0)),
+        ("59 59 23 31 12 68", datetime.datetime(2068, 12, 31, 23, 59, 59)),
+        ("40 17 20 20 07 69", datetime.datetime(2069, 7, 20, 20, 17, 40)),
+        ("59 59 23 30 12 99", datetime.datetime(2099, 12, 30, 23, 59, 59)),
+    ],
+)
+def test_two_year_digits_mean_20yy(wire, expected):
+    # ss mm hh DD MM YY, low byte first: YY is the year 20YY (2000..2099)
+    assert codec.decode_datetime(hexbytes(wire)) == expected
+    assert codec.encode_datetime(expected) == hexbytes(wire)
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        ("06 01 01 00", datetime.date(2000, 1, 1)),  # a Saturday: WW = 06
+        ("00 21 07 69", datetime.date(2069, 7, 21)),  # a Sunday: WW = 00
+        ("03 30 12 99", datetime.date(2099, 12, 30)),  # a Wednesday: WW = 03
+    ],
+)
+def test_date_item_years_mean_20yy(wire, expected):
+    # 04000101 date and week day: WW DD MM YY, sent WW first
+    date_item = codec.data_item(codec.DI_DATE)
+    assert date_item.decode(hexbytes(wire)) == expected
+    assert date_item.encode(expected) == hexbytes(wire)
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime.datetime(2000, 1, 1, 0, 0, 0),
+        datetime.datetime(2024, 2, 29, 12, 30, 5),
+        datetime.datetime(2068, 12, 31, 23, 59, 59),
+        datetime.datetime(2069, 1, 1, 0, 0, 0),
+        datetime.datetime(2099, 12, 31, 23, 59, 59),
+    ],
+)
+def test_date_time_round_trips_through_the_frames(when):
+    sync = codec.parse_frame(codec.build_time_sync(when))
+    assert codec.parse_time_sync(sync) == when
+    relay = codec.build_relay_control("1", codec.N1_TRIP, "02000000", "00000000", when)
+    assert codec.parse_relay_control(codec.parse_frame(relay)).deadline == when
+    date_item, time_item = codec.data_item(codec.DI_DATE), codec.data_item(codec.DI_TIME)
+    assert date_item.decode(date_item.encode(when.date())) == when.date()
+    assert time_item.decode(time_item.encode(when.time())) == when.time()
+
+
+def test_dates_outside_20yy_or_with_a_zone_are_refused():
+    with pytest.raises(ValidationError, match="2100 is not in 2000..2099"):
+        codec.encode_datetime(datetime.datetime(2100, 1, 1))
+    with pytest.raises(ValidationError, match="1999 is not in 2000..2099"):
+        codec.encode_datetime(datetime.datetime(1999, 12, 31, 23, 59, 59))
+    with pytest.raises(ValidationError, match="year 2100 is not in 2000..2099"):
+        codec.data_item(codec.DI_DATE).encode(datetime.date(2100, 1, 1))
+    aware = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+    with pytest.raises(ValidationError, match="time zone"):
+        codec.encode_datetime(aware)
+    with pytest.raises(ProtocolError, match="not a valid date-time"):
+        codec.decode_datetime(hexbytes("00 00 00 31 02 69"))  # 31 February 2069
 
 
 def test_status_word_3_bits():

@@ -9,13 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from prepaid_energy_core.drivers.base import (
-    RELAY_CLOSE,
-    RELAY_CLOSE_ALLOWED,
-    RELAY_KEEP_POWER_OFF,
-    RELAY_KEEP_POWER_ON,
-    RELAY_TRIP,
-)
 from prepaid_energy_core.drivers.dlt645 import Dlt645Driver
 from prepaid_energy_core.errors import (
     MeterRefused,
@@ -28,6 +21,13 @@ from prepaid_energy_core.simulator.dlt645_responder import Dlt645Responder
 from prepaid_energy_core.simulator.meter import SimMeter
 from prepaid_energy_core.simulator.server import Gateway, SimulatorServer
 from prepaid_energy_core.transports.tcp import TcpTransport
+from prepaid_energy_core.vocabulary import (
+    RELAY_CLOSE,
+    RELAY_CLOSE_ALLOWED,
+    RELAY_KEEP_POWER_OFF,
+    RELAY_KEEP_POWER_ON,
+    RELAY_TRIP,
+)
 
 QUIET = "000000000001"  # no load: its registers stay put while we read them
 BUSY = "000000000002"  # 1.5 kW
@@ -40,7 +40,7 @@ def meters():
     quiet = SimMeter(
         QUIET,
         load_kw=Decimal("0"),
-        total_energy=Decimal("4321.98765"),
+        total=Decimal("4321.98765"),
         balance=Decimal("88.40"),
         purchase_count=12,
     )
@@ -77,8 +77,11 @@ def driver(bus):
 def test_read_everything_of_a_quiet_meter(driver):
     reading = driver.read(QUIET)
     assert reading.address == QUIET
+    # the host's time of reading, aware UTC as the Modbus driver gives it (it was naive
+    # local time here, so one poll cycle mixed two kinds of timestamps)
+    assert reading.timestamp.tzinfo is datetime.timezone.utc
     # registers show 2 decimals, truncated: 4321.98765 -> 4321.98, 100.019 -> 100.01
-    assert reading.total_energy == Decimal("4321.98")
+    assert reading.total == Decimal("4321.98")
     assert reading.bands == {
         "sharp": Decimal("100.01"),
         "peak": Decimal("1200.50"),
@@ -94,10 +97,59 @@ def test_read_everything_of_a_quiet_meter(driver):
 
 def test_block_reads_give_the_same_registers(bus):
     reading = Dlt645Driver(bus, use_blocks=True).read(QUIET)
-    assert reading.total_energy == Decimal("4321.98")
+    assert reading.total == Decimal("4321.98")
     assert reading.bands["sharp"] == Decimal("100.01") and reading.bands["valley"] == Decimal(
         "1021.46"
     )
+
+
+def follow_up_bus(meters, **options):
+    """A TCP transport to a gateway whose meters split replies over 13 data bytes."""
+    server = SimulatorServer(tick_interval=None).start()
+    responder = Dlt645Responder(meters, reply_data_limit=13, **options)
+    gateway = serve(server, responder, meters)
+    return server, gateway, TcpTransport(gateway.host, gateway.port, timeout=1.0)
+
+
+def test_block_read_fetches_every_follow_up_frame(meters):
+    server, gateway, transport = follow_up_bus(meters)
+    try:
+        with transport:
+            reading = Dlt645Driver(transport, use_blocks=True).read(QUIET)
+    finally:
+        server.stop()
+    # read 11H (B1H: total + sharp), follow-up SEQ 1 (B2H: peak + flat), SEQ 2 (92H: valley)
+    assert reading.total == Decimal("4321.98")
+    assert reading.bands == {
+        "sharp": Decimal("100.01"),
+        "peak": Decimal("1200.50"),
+        "flat": Decimal("2000.00"),
+        "valley": Decimal("1021.46"),
+    }
+
+
+def test_read_item_follows_up_until_the_last_frame(meters):
+    server, gateway, transport = follow_up_bus(meters)
+    try:
+        with transport:
+            values = Dlt645Driver(transport).read_item(QUIET, codec.DI_FORWARD_ACTIVE_BLOCK)
+    finally:
+        server.stop()
+    assert len(values) == 5
+    assert gateway.stats.requests == 3 and gateway.stats.replies == 3
+
+
+def test_meter_that_refuses_read_follow_up_gives_no_partial_block(meters):
+    server, _gateway, transport = follow_up_bus(meters, read_follow_up=False)
+    try:
+        with transport:
+            driver = Dlt645Driver(transport, use_blocks=True)
+            with pytest.raises(ProtocolError, match="announced more data.*incomplete"):
+                driver.read_item(QUIET, codec.DI_FORWARD_ACTIVE_BLOCK)
+            with pytest.raises(ProtocolError, match="follow-up"):
+                driver.read(QUIET)
+    finally:
+        server.stop()
 
 
 def test_read_instantaneous_values_of_a_loaded_meter(driver, meters):
@@ -107,7 +159,7 @@ def test_read_instantaneous_values_of_a_loaded_meter(driver, meters):
     assert reading.current == Decimal("6.479")
     assert reading.voltage == Decimal("231.5")
     # energy keeps counting: what was read lies below what the meter holds now
-    assert Decimal("0") <= reading.total_energy <= meters[BUSY].total_energy
+    assert Decimal("0") <= reading.total <= meters[BUSY].total
 
 
 def test_overdraft_makes_the_balance_negative(driver, meters):
@@ -179,6 +231,31 @@ def test_expired_deadline_is_refused(driver, meters):
         driver.set_relay(QUIET, RELAY_TRIP, deadline=past)
     assert caught.value.code == codec.ERR_OTHER
     assert meters[QUIET].relay_closed
+
+
+def test_trip_with_the_no_expiry_deadline_opens_the_relay(driver, meters):
+    # head-ends send 2099-12-30 23:59:59 for "no expiry": YY = 99 is 2099, not 1999
+    driver.set_relay(QUIET, RELAY_TRIP, deadline=codec.NO_EXPIRY_DEADLINE)
+    assert meters[QUIET].relay_closed is False
+    assert meters[QUIET].commands_applied[-1][0] == RELAY_TRIP
+    assert driver.read_status(QUIET).relay_open
+    # and a close with the same deadline closes it again
+    driver.set_relay(QUIET, RELAY_CLOSE, deadline=codec.NO_EXPIRY_DEADLINE)
+    assert meters[QUIET].relay_closed is True
+
+
+@pytest.mark.parametrize(
+    "deadline",
+    [
+        datetime.datetime.now().replace(microsecond=0) - datetime.timedelta(minutes=1),
+        datetime.datetime(2000, 1, 1),  # the oldest deadline two year digits can hold
+    ],
+)
+def test_a_deadline_in_the_past_is_still_refused(driver, meters, deadline):
+    with pytest.raises(MeterRefused) as caught:
+        driver.set_relay(QUIET, RELAY_TRIP, deadline=deadline)
+    assert caught.value.code == codec.ERR_OTHER
+    assert meters[QUIET].relay_closed and meters[QUIET].commands_applied == []
 
 
 def test_late_duplicate_is_refused_by_the_meter_clock(driver, meters):
@@ -278,11 +355,19 @@ class WrongItemResponder(Dlt645Responder):
 
 @pytest.mark.parametrize(
     "responder_class, message",
-    [(CrossedResponder, "reply from meter 000000000002"), (WrongItemResponder, "02010100")],
+    [
+        (CrossedResponder, "a reply from meter 000000000002 to function 11H"),
+        (WrongItemResponder, "for data item 02010100"),
+    ],
 )
 def test_reply_must_answer_the_request(meters, responder_class, message):
+    # A frame that answers another request (another meter, another item) is not the
+    # reply: it is set aside and the driver waits for its own reply until the deadline
+    # (it used to be a ProtocolError at once; now a late reply to an earlier request
+    # cannot make the next meter's reading fail). The timeout says what was set aside.
     with SimulatorServer(tick_interval=None) as server:
         gateway = serve(server, responder_class(meters), meters)
-        with TcpTransport(gateway.host, gateway.port, timeout=1.0) as transport:
-            with pytest.raises(ProtocolError, match=message):
+        with TcpTransport(gateway.host, gateway.port, timeout=0.3) as transport:
+            with pytest.raises(TransportTimeout, match=message):
                 Dlt645Driver(transport).read_purchase_count(QUIET)
+            assert len(transport.take_strays()) == 1

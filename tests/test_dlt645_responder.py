@@ -13,6 +13,7 @@ from prepaid_energy_core.errors import ValidationError
 from prepaid_energy_core.protocols import dlt645 as codec
 from prepaid_energy_core.simulator.dlt645_responder import Dlt645Responder
 from prepaid_energy_core.simulator.meter import SimMeter
+from prepaid_energy_core.vocabulary import RELAY_TRIP
 
 T0 = datetime.datetime(2024, 3, 5, 9, 0, 0)  # a Tuesday, 09:00: the "peak" band
 ADDRESS = "000000000161"
@@ -26,7 +27,7 @@ def meter():
     return SimMeter(
         ADDRESS,
         load_kw=Decimal("1.5"),
-        total_energy=Decimal("1234.56789"),
+        total=Decimal("1234.56789"),
         balance=Decimal("20.00"),
         purchase_count=3,
         start=T0,
@@ -82,7 +83,7 @@ def test_energy_follows_the_load_into_the_current_band(responder, meter):
     assert value_of(read(responder, 0x00010000, one_hour_later)) == Decimal("1236.06")
     assert value_of(read(responder, 0x00010200, one_hour_later)) == Decimal("1.50")  # tariff 2
     assert value_of(read(responder, 0x00010300, one_hour_later)) == Decimal("0.00")  # tariff 3
-    assert meter.total_energy == Decimal("1236.06789")
+    assert meter.total == Decimal("1236.06789")
 
 
 def test_block_read_gives_total_then_tariffs(responder, meter):
@@ -91,6 +92,55 @@ def test_block_read_gives_total_then_tariffs(responder, meter):
     )
     values = value_of(read(responder, codec.DI_FORWARD_ACTIVE_BLOCK))
     assert values == tuple(Decimal(v) for v in ("1234.56", "1.00", "2.00", "3.00", "4.00"))
+
+
+def follow_up(responder, di, sequence, now=T0, address=ADDRESS):
+    request = codec.build_read_follow_up(address, di, sequence)
+    return codec.parse_frame(responder.handle(request, now=now))
+
+
+def test_block_answer_split_into_follow_up_frames(meter, other):
+    # 5 values of 4 bytes; a frame carries at most 13 data bytes: DI + 2 values
+    # (+ SEQ in follow-ups): 2 values (B1H), 2 values (B2H, SEQ 1), 1 value (92H, SEQ 2)
+    responder = Dlt645Responder({ADDRESS: meter, OTHER: other}, reply_data_limit=13)
+    meter.bands.update(
+        sharp=Decimal("1"), peak=Decimal("2"), flat=Decimal("3"), valley=Decimal("4")
+    )
+    block = codec.DI_FORWARD_ACTIVE_BLOCK
+    first = read(responder, block)
+    assert first.control == 0xB1 and len(first.data) == 4 + 8
+    second = follow_up(responder, block, 1)
+    assert second.control == 0xB2 and len(second.data) == 4 + 8 + 1
+    last = follow_up(responder, block, 2)
+    assert last.control == 0x92 and len(last.data) == 4 + 4 + 1
+    payload = first.data[4:] + second.data[4:-1] + last.data[4:-1]
+    assert (second.data[-1], last.data[-1]) == (1, 2)
+    values = codec.data_item(block).decode(payload)
+    assert values == tuple(Decimal(v) for v in ("1234.56", "1.00", "2.00", "3.00", "4.00"))
+    # the answer is handed over once: a further follow-up has nothing left
+    done = follow_up(responder, block, 3)
+    assert done.control == 0xD2 and done.error_code == codec.ERR_NO_DATA
+
+
+def test_follow_up_must_carry_the_next_sequence_and_item(meter, other):
+    responder = Dlt645Responder({ADDRESS: meter, OTHER: other}, reply_data_limit=13)
+    block = codec.DI_FORWARD_ACTIVE_BLOCK
+    assert follow_up(responder, block, 1).control == 0xD2  # no read before it
+    assert read(responder, block).control == 0xB1
+    assert follow_up(responder, block, 2).control == 0xD2  # SEQ 1 comes first
+    assert follow_up(responder, codec.DI_VOLTAGE_BLOCK, 1).control == 0xD2  # another item
+    assert follow_up(responder, block, 1).control == 0xB2  # still waiting for SEQ 1
+    # short items still fit in one frame
+    assert read(responder, codec.DI_FORWARD_ACTIVE_TOTAL).control == 0x91
+
+
+def test_meter_without_read_follow_up_refuses_12h(meter, other):
+    responder = Dlt645Responder(
+        {ADDRESS: meter, OTHER: other}, reply_data_limit=13, read_follow_up=False
+    )
+    assert read(responder, codec.DI_FORWARD_ACTIVE_BLOCK).control == 0xB1
+    refused = follow_up(responder, codec.DI_FORWARD_ACTIVE_BLOCK, 1)
+    assert refused.control == 0xD2 and refused.error_code == codec.ERR_OTHER
 
 
 def test_instantaneous_values(responder):
@@ -205,6 +255,18 @@ def test_command_past_its_deadline_cannot_act(responder, meter):
     reply = relay(responder, codec.N1_TRIP, deadline=deadline)
     assert reply.control == 0xDC and reply.error_code == codec.ERR_OTHER
     assert meter.relay_closed
+
+
+def test_no_expiry_deadline_of_2099_is_applied(responder, meter):
+    reply = relay(responder, codec.N1_TRIP, deadline=datetime.datetime(2099, 12, 30, 23, 59, 59))
+    assert reply.control == 0x9C
+    assert not meter.relay_closed and meter.commands_applied == [(RELAY_TRIP, T0)]
+
+
+def test_meter_clock_outside_the_two_digit_years_is_refused_not_dropped(responder, meter):
+    meter.set_time(datetime.datetime(2100, 1, 1), now=T0)
+    reply = read(responder, codec.DI_DATE)
+    assert reply.is_abnormal and reply.error_code == codec.ERR_OTHER
 
 
 def test_deadline_is_judged_by_the_meter_clock(responder, meter):

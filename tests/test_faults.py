@@ -11,7 +11,6 @@ from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
-from prepaid_energy_core.drivers.base import RELAY_TRIP
 from prepaid_energy_core.drivers.dlt645 import Dlt645Driver
 from prepaid_energy_core.drivers.modbus import ModbusDriver
 from prepaid_energy_core.errors import ChecksumError, ValidationError
@@ -28,6 +27,7 @@ from prepaid_energy_core.simulator.server import SimulatorServer, make_gateway, 
 from prepaid_energy_core.transports.modbus_tcp import ModbusTcpTransport
 from prepaid_energy_core.transports.serial import SerialTransport
 from prepaid_energy_core.transports.tcp import TcpTransport
+from prepaid_energy_core.vocabulary import RELAY_TRIP
 
 TIMEOUT = 0.25  # short, yet far above a reply's few ms on a loaded machine
 DRIVERS = {"dlt645": Dlt645Driver, "modbus-rtu": ModbusDriver, "modbus-tcp": ModbusDriver}
@@ -44,7 +44,7 @@ def hold_still(gateway, index=0):
         with meter.lock:
             meter.advance()
             meter.relay_closed = False
-            meter.total_energy = Decimal("2000.007") + number * Decimal("13.13") + index
+            meter.total = Decimal("2000.007") + number * Decimal("13.13") + index
             meter.bands["valley"] = Decimal("500.5") + number
             meter.balance = Decimal("3.75") * number - Decimal("5")  # meter 1 is in overdraft
             meter.purchase_count = 10 + number
@@ -53,7 +53,7 @@ def hold_still(gateway, index=0):
 
 def assert_true_reading(reading, meter):
     """What was read is what the meter holds (registers cut to 0.01)."""
-    assert reading.total_energy == cut(meter.total_energy)
+    assert reading.total == cut(meter.total)
     assert reading.bands == {band: cut(value) for band, value in meter.bands.items()}
     assert reading.balance == cut(meter.balance)
     assert reading.purchase_count == meter.purchase_count
@@ -244,11 +244,11 @@ def test_register_rollover_reads_the_wrapped_value(server, protocol):
     # so they wrap within 0.1 s (SimMeter keeps value % register_limit)
     gateway = make_gateway(protocol, 2, faults=["rollover=every:1:0.001"], load_kw=Decimal(36))
     server.add_gateway(gateway)
-    assert all(m.total_energy == Decimal("999999.999") for m in gateway.meters.values())
+    assert all(m.total == Decimal("999999.999") for m in gateway.meters.values())
     time.sleep(0.2)
     for meter in gateway.meters.values():
         meter.apply_relay(RELAY_TRIP)  # wraps, then holds still
-        assert meter.total_energy < 1
+        assert meter.total < 1
     result = poll_gateway(gateway)
     assert len(result.readings) == 2
     assert_no_wrong_value(result, gateway)

@@ -34,7 +34,7 @@ def hold_still(gateway, index):
         with meter.lock:
             meter.advance()
             meter.relay_closed = False
-            meter.total_energy = Decimal(1000 * index) + number * Decimal("1.23")
+            meter.total = Decimal(1000 * index) + number * Decimal("1.23")
             meter.bands["flat"] = Decimal(100 * index + number)
             meter.balance = Decimal(index) - Decimal("0.5") * number
             meter.purchase_count = number
@@ -42,7 +42,7 @@ def hold_still(gateway, index):
 
 
 def assert_true_reading(reading, meter):
-    assert reading.total_energy == cut(meter.total_energy)
+    assert reading.total == cut(meter.total)
     assert reading.bands == {band: cut(value) for band, value in meter.bands.items()}
     assert reading.balance == cut(meter.balance)
     assert reading.purchase_count == meter.purchase_count

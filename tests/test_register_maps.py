@@ -31,7 +31,7 @@ def minimal_map(**changes):
         "baudrate": 9600,
         "parity": "N",
         "points": [
-            {"name": "total_energy", "function": 3, "address": 0, "type": "uint32",
+            {"name": "total", "function": 3, "address": 0, "type": "uint32",
              "scale": "0.01", "unit": "kWh"},
             {"name": "voltage", "function": 3, "address": 2, "type": "uint16",
              "scale": "0.1", "unit": "V"},
@@ -60,7 +60,7 @@ def test_generic_map_has_every_point_and_command():
     generic = load_builtin("generic")
     names = {point.name for point in generic.points}
     assert names >= {
-        "total_energy", "sharp_energy", "peak_energy", "flat_energy", "valley_energy",
+        "total", "sharp", "peak", "flat", "valley",
         "voltage", "current", "power", "balance", "purchase_count", "relay_state",
     }  # fmt: skip
     assert set(generic.relay_control) == {
@@ -74,7 +74,7 @@ def test_sdm630_addresses_from_the_eastron_protocol_document():
     # 30053 -> 0x0034 total system power, 30343 -> 0x0156 total kWh;
     # input registers (function 04), float32
     sdm = load_builtin("eastron_sdm630")
-    expected = {"voltage": 0x0000, "current": 0x0006, "power": 0x0034, "total_energy": 0x0156}
+    expected = {"voltage": 0x0000, "current": 0x0006, "power": 0x0034, "total": 0x0156}
     for name, address in expected.items():
         point = sdm.point(name)
         assert (point.function, point.address, point.format.type) == (4, address, "float32")
@@ -241,7 +241,7 @@ BAD_MAPS = [
     ),
     (
         with_point(1, address=1),
-        "<dict>: points 'total_energy' and 'voltage': overlap at address 0x0001 of function 3",
+        "<dict>: points 'total' and 'voltage': overlap at address 0x0001 of function 3",
     ),
     (
         minimal_map(points=[{"name": "voltage", "function": 3, "type": "uint16", "unit": "V"}]),
@@ -253,20 +253,20 @@ BAD_MAPS = [
     ),
     (
         with_point(0, scale=0.01),
-        "<dict>: point 'total_energy': field 'scale': write it as a string such as \"0.01\", "
+        "<dict>: point 'total': field 'scale': write it as a string such as \"0.01\", "
         "not the JSON number 0.01 (a float cannot hold 0.01 exactly)",
     ),
     (
         with_point(0, scale="one cent"),
-        "<dict>: point 'total_energy': field 'scale': not a decimal number: 'one cent'",
+        "<dict>: point 'total': field 'scale': not a decimal number: 'one cent'",
     ),
     (
         with_point(0, scale="-0.01"),
-        "<dict>: point 'total_energy': field 'scale': must be a positive number, got '-0.01'",
+        "<dict>: point 'total': field 'scale': must be a positive number, got '-0.01'",
     ),
     (
         with_point(0, word_order="middle"),
-        "<dict>: point 'total_energy': field 'word_order': unknown word order 'middle' "
+        "<dict>: point 'total': field 'word_order': unknown word order 'middle' "
         "(expected one of 'big', 'little')",
     ),
     (
@@ -289,8 +289,8 @@ BAD_MAPS = [
         "(convert with 'scale': \"0.001\" turns W into kW, Wh into kWh)",
     ),
     (
-        with_point(1, name="total_energy", unit="kWh"),
-        "<dict>: point 'total_energy': defined twice",
+        with_point(1, name="total", unit="kWh"),
+        "<dict>: point 'total': defined twice",
     ),
     (
         with_point(1, address="0x1G"),
@@ -351,7 +351,7 @@ def test_bad_maps_say_exactly_what_is_wrong(data, message):
 
 def test_a_good_minimal_map_loads():
     register_map = load_register_map(minimal_map())
-    assert [p.name for p in register_map.points] == ["total_energy", "voltage"]
+    assert [p.name for p in register_map.points] == ["total", "voltage"]
 
 
 def test_errors_in_a_file_name_the_file(tmp_path):
@@ -373,3 +373,34 @@ def test_invalid_json_says_where(tmp_path):
 def test_missing_file_is_a_validation_error(tmp_path):
     with pytest.raises(ValidationError, match="cannot read register map"):
         load_register_map(tmp_path / "absent.json")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("total_energy", "total"),
+        ("sharp_energy", "sharp"),
+        ("peak_energy", "peak"),
+        ("flat_energy", "flat"),
+        ("valley_energy", "valley"),
+    ],
+)
+def test_former_register_names_are_refused_with_the_new_name(old, new):
+    # registers have one name everywhere (MeterReading.total, engine, readings, Odoo):
+    # a map written with the former names says which name to use instead
+    with pytest.raises(ValidationError) as refused:
+        load_register_map(with_point(0, name=old))
+    assert str(refused.value) == (
+        f"<dict>: point {old!r}: field 'name': {old!r} is now called {new!r} "
+        "(registers have one name everywhere: total, sharp, peak, flat, valley)"
+    )
+
+
+def test_shipped_maps_name_the_registers_as_the_vocabulary_does():
+    from prepaid_energy_core.vocabulary import REGISTERS
+
+    generic = load_builtin("generic")
+    assert [p.name for p in generic.points[:5]] == list(REGISTERS)
+    for name in builtin_names():
+        names = {p.name for p in load_builtin(name).points}
+        assert not {n for n in names if n.endswith("_energy")} - {"import_energy", "export_energy"}

@@ -16,7 +16,6 @@ from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
-from prepaid_energy_core.drivers.base import RELAY_CLOSE, RELAY_TRIP
 from prepaid_energy_core.drivers.dlt645 import Dlt645Driver
 from prepaid_energy_core.errors import TransportTimeout, ValidationError
 from prepaid_energy_core.protocols import dlt645 as codec
@@ -36,6 +35,7 @@ from prepaid_energy_core.simulator.server import (
 )
 from prepaid_energy_core.transports.serial import SerialTransport
 from prepaid_energy_core.transports.tcp import TcpTransport
+from prepaid_energy_core.vocabulary import RELAY_CLOSE, RELAY_TRIP
 
 CENT = Decimal("0.01")
 
@@ -51,7 +51,7 @@ def still_meters(count, gateway_index=0):
     for number, address in enumerate(meter_addresses("dlt645", count, gateway_index), start=1):
         meter = SimMeter(
             address,
-            total_energy=Decimal("1000.004") + number * Decimal("11.11"),
+            total=Decimal("1000.004") + number * Decimal("11.11"),
             balance=Decimal("2.5") * number,
             purchase_count=number,
         )
@@ -63,7 +63,7 @@ def still_meters(count, gateway_index=0):
 
 def assert_reading_matches(reading, meter):
     assert reading.address == meter.address
-    assert reading.total_energy == register(meter.total_energy)
+    assert reading.total == register(meter.total)
     assert reading.bands == {band: register(value) for band, value in meter.bands.items()}
     assert reading.balance == register(meter.balance)
     assert reading.purchase_count == meter.purchase_count
@@ -102,11 +102,11 @@ def test_energy_accumulates_while_the_relay_is_closed():
         address = gateway.addresses[0]
         with TcpTransport(gateway.host, gateway.port) as transport:
             driver = Dlt645Driver(transport)
-            first = driver.read(address).total_energy
+            first = driver.read(address).total
             time.sleep(0.2)
-            second = driver.read(address).total_energy
+            second = driver.read(address).total
     assert second > first
-    assert second <= register(gateway.meters[address].total_energy)
+    assert second <= register(gateway.meters[address].total)
 
 
 def test_tripping_the_relay_stops_the_energy():
@@ -117,12 +117,12 @@ def test_tripping_the_relay_stops_the_energy():
             driver = Dlt645Driver(transport)
             driver.set_relay(tripped.address, RELAY_TRIP)
             before = driver.read(tripped.address)
-            running_before = driver.read(running.address).total_energy
+            running_before = driver.read(running.address).total
             time.sleep(0.2)
             after = driver.read(tripped.address)
-            running_after = driver.read(running.address).total_energy
+            running_after = driver.read(running.address).total
     assert before.relay_closed is False and after.relay_closed is False
-    assert after.total_energy == before.total_energy == register(tripped.total_energy)
+    assert after.total == before.total == register(tripped.total)
     assert after.power == 0
     # the other meter of the bus kept counting meanwhile
     assert running_after > running_before
@@ -134,14 +134,14 @@ def test_closing_the_relay_restarts_the_energy():
         gateway = server.add_gateway(make_gateway("dlt645", 1, load_kw=Decimal(10)))
         meter = gateway.meters[gateway.addresses[0]]
         meter.apply_relay(RELAY_TRIP)
-        still = register(meter.total_energy)
+        still = register(meter.total)
         with TcpTransport(gateway.host, gateway.port) as transport:
             driver = Dlt645Driver(transport)
             driver.set_relay(meter.address, RELAY_CLOSE)
             time.sleep(0.2)
             reading = driver.read(meter.address)
     assert reading.relay_closed is True
-    assert reading.total_energy > still
+    assert reading.total > still
 
 
 def test_time_factor_makes_simulated_hours_pass_in_seconds():
@@ -152,7 +152,7 @@ def test_time_factor_makes_simulated_hours_pass_in_seconds():
         server.add_gateway(Gateway(responder, {"1": meter}))
         time.sleep(0.3)
         server.tick()  # up to now, however late the last periodic tick was
-    assert meter.total_energy >= Decimal("0.25")
+    assert meter.total >= Decimal("0.25")
 
 
 def test_bus_timing_delays_the_reply():
@@ -178,7 +178,7 @@ def test_bus_timing_delays_the_reply():
             time.sleep(1.0)  # let the late reply arrive and go stale
             driver.timeout = 2.0
             value = driver.read_item(address, codec.DI_FORWARD_ACTIVE_TOTAL)
-    assert value == register(gateway.meters[address].total_energy)
+    assert value == register(gateway.meters[address].total)
     assert gateway.stats.transactions == [(20, 24), (20, 24)]
 
 
@@ -206,7 +206,7 @@ def test_garbage_on_the_bus_is_discarded_and_the_next_request_served(server):
                 break
     _di, payload = codec.parse_read_reply(codec.parse_frame(reply[:length]))
     assert codec.data_item(codec.DI_FORWARD_ACTIVE_TOTAL).decode(payload) == register(
-        meters[address].total_energy
+        meters[address].total
     )
     assert gateway.stats.discarded == 1
 
@@ -288,7 +288,8 @@ def test_command_line_serves_ptys_with_faults():
         assert gateway["dead"] == [gateway["addresses"][1]]
         with SerialTransport(gateway["pty"], baudrate=2400, parity="E", timeout=0.2) as transport:
             driver = Dlt645Driver(transport)
-            assert driver.read(gateway["addresses"][0]).timestamp <= datetime.datetime.now()
+            reading = driver.read(gateway["addresses"][0])
+            assert reading.timestamp <= datetime.datetime.now(datetime.timezone.utc)
             with pytest.raises(TransportTimeout):
                 driver.read(gateway["addresses"][1])
     finally:

@@ -40,7 +40,8 @@ def frame_length(buffer):
 
 class EchoResponder:
     """Answers ``frame(b"re:" + payload)``; payload ``silent`` gets no reply,
-    ``garbage`` gets bytes that can never be a frame."""
+    ``garbage`` gets bytes that can never be a frame, ``chatter...`` gets
+    another frame before its reply."""
 
     def __init__(self):
         self.requests = []
@@ -55,6 +56,8 @@ class EchoResponder:
             return None
         if payload == b"garbage":
             return b"\x00\x13\x37garbage"
+        if payload.startswith(b"chatter"):  # another frame on the line first, in one write
+            return frame(b"xx:noise") + frame(b"re:" + payload)
         return frame(b"re:" + payload)
 
 
@@ -137,6 +140,77 @@ def test_garbage_reply_raises_protocol_error_and_the_next_exchange_works(link):
     with pytest.raises(ProtocolError):
         transport.exchange(frame(b"garbage"), frame_length)
     assert transport.exchange(frame(b"ok"), frame_length) == frame(b"re:ok")
+
+
+def answers(payload):
+    """The check of a request ``payload``: only ``re:payload`` is its reply."""
+    return lambda reply: None if reply == frame(b"re:" + payload) else f"not for {payload!r}"
+
+
+def test_a_frame_that_does_not_answer_the_request_is_set_aside(link):
+    _gateway, transport = link
+    reply = transport.exchange(frame(b"chatter"), frame_length, check=answers(b"chatter"))
+    assert reply == frame(b"re:chatter")
+    assert [stray.frame for stray in transport.take_strays()] == [frame(b"xx:noise")]
+    assert transport.take_strays() == []  # taken once
+
+
+def test_only_frames_for_others_until_the_deadline_is_a_timeout_that_says_so(link):
+    _gateway, transport = link
+    with pytest.raises(TransportTimeout, match=r"2 frame\(s\) set aside.*not for b'mine'"):
+        transport.exchange(frame(b"chatter"), frame_length, timeout=0.2, check=answers(b"mine"))
+    strays = [stray.frame for stray in transport.take_strays()]
+    assert strays == [frame(b"xx:noise"), frame(b"re:chatter")]
+
+
+@pytest.mark.parametrize("kind", ["tcp", "pty"])
+def test_a_late_reply_is_set_aside_never_taken_for_the_next(server, kind):
+    # every reply comes 0.3 s late: the one to "first" arrives after its 0.1 s
+    # deadline, while "second" waits for its own reply
+    gateway = serve(server, kind, faults=["late=every:1:0.3"])
+    if kind == "tcp":
+        transport = tcp_transport(gateway)
+    else:
+        transport = SerialTransport(gateway.pty_path)
+    with transport:
+        with pytest.raises(TransportTimeout):
+            transport.exchange(frame(b"first"), frame_length, timeout=0.1, check=answers(b"first"))
+        reply = transport.exchange(
+            frame(b"second"), frame_length, timeout=2.0, check=answers(b"second")
+        )
+        strays = transport.take_strays()
+    assert reply == frame(b"re:second")
+    assert [stray.frame for stray in strays] == [frame(b"re:first")]
+    assert strays[0].received_at > transport.last_sent_at - 2.0
+
+
+def test_a_reply_under_way_at_the_deadline_is_completed(server):
+    # a tiny gateway of its own: half a reply before the deadline, the rest after
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    reply = frame(b"re:slow")
+
+    def gateway():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(64)
+            connection.sendall(reply[:3])
+            time.sleep(0.15)  # the deadline (0.1 s) passes in the middle of the frame
+            connection.sendall(reply[3:])
+            connection.recv(64)  # hold the line open until the client is done
+
+    helper = threading.Thread(target=gateway, daemon=True)
+    helper.start()
+    try:
+        with TcpTransport("127.0.0.1", port) as transport:
+            transport.quiet = 0.5  # the line is not quiet: bytes are still coming
+            got = transport.exchange(frame(b"slow"), frame_length, timeout=0.1)
+    finally:
+        listener.close()
+        helper.join(HANG_GUARD)
+    assert got == reply
 
 
 def test_reconnects_after_the_gateway_drops_the_connection(server):

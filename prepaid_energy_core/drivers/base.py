@@ -4,35 +4,46 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-#: relay actions a driver may be asked for
-RELAY_TRIP = "trip"
-RELAY_CLOSE_ALLOWED = "close_allowed"  # the tenant closes it with the meter's button
-RELAY_CLOSE = "close"  # direct close
-RELAY_KEEP_POWER_ON = "keep_power_on"
-RELAY_KEEP_POWER_OFF = "keep_power_off"
-RELAY_ACTIONS = (
-    RELAY_TRIP,
-    RELAY_CLOSE_ALLOWED,
+# The words come from the vocabulary. They are re-exported here because the
+# addon imported them from drivers.base before the vocabulary existed;
+# new code imports them from prepaid_energy_core.vocabulary.
+from ..vocabulary import (
+    RELAY_ACTIONS,
     RELAY_CLOSE,
-    RELAY_KEEP_POWER_ON,
+    RELAY_CLOSE_ALLOWED,
     RELAY_KEEP_POWER_OFF,
+    RELAY_KEEP_POWER_ON,
+    RELAY_TRIP,
+    TOU_BANDS,
 )
 
-#: time-of-use band names, in the order meters number them (1..4)
-TOU_BANDS = ("sharp", "peak", "flat", "valley")
+__all__ = [
+    "RELAY_ACTIONS",
+    "RELAY_CLOSE",
+    "RELAY_CLOSE_ALLOWED",
+    "RELAY_KEEP_POWER_OFF",
+    "RELAY_KEEP_POWER_ON",
+    "RELAY_TRIP",
+    "TOU_BANDS",
+    "MeterDriver",
+    "MeterReading",
+]
 
 
 @dataclasses.dataclass(frozen=True)
 class MeterReading:
     """One reading of one meter, in engineering units (kWh, V, A, kW, money).
 
-    Fields a meter model does not have stay ``None``; ``bands`` holds only the
-    TOU registers the meter has.
+    The registers are named as everywhere else (vocabulary.REGISTERS): ``total``
+    and ``bands`` keyed by the band names (vocabulary.TOU_BANDS), holding only
+    the TOU registers the meter has. Fields a meter model does not have stay
+    ``None``. ``timestamp`` is when the host read the meter, aware UTC
+    (whatever the meter's own clock says).
     """
 
     address: str
     timestamp: datetime.datetime
-    total_energy: Decimal | None = None
+    total: Decimal | None = None
     bands: dict = dataclasses.field(default_factory=dict)
     voltage: Decimal | None = None
     current: Decimal | None = None
@@ -52,10 +63,24 @@ class MeterDriver:
     """
 
     protocol = None
+    #: the framing function of the replies on a byte transport (None: not framed here)
+    frame_length = None
 
     def __init__(self, transport, timeout=None):
         self.transport = transport
         self.timeout = timeout
+
+    @staticmethod
+    def address_key(address):
+        """``address`` spelled as :meth:`reply_source` spells it (for matching)."""
+        return str(address)
+
+    @staticmethod
+    def reply_source(frame):
+        """The address (as address_key gives it) of the meter an intact reply frame
+        comes from, None when the frame does not tell. The poller uses it to see
+        which late replies prove a timed-out meter alive."""
+        return None
 
     def read(self, address):
         """Return a MeterReading of everything the meter model offers."""

@@ -2,17 +2,16 @@
 
 import datetime
 
-from ..errors import MeterRefused, ProtocolError, ValidationError
+from ..errors import MeterRefused, ProtocolError, TransportTimeout, ValidationError
 from ..protocols import dlt645 as codec
-from .base import (
+from ..vocabulary import (
     RELAY_CLOSE,
     RELAY_CLOSE_ALLOWED,
     RELAY_KEEP_POWER_OFF,
     RELAY_KEEP_POWER_ON,
     RELAY_TRIP,
-    MeterDriver,
-    MeterReading,
 )
+from .base import MeterDriver, MeterReading
 
 #: relay action -> N1 of the relay control command
 RELAY_N1 = {
@@ -25,6 +24,8 @@ RELAY_N1 = {
 
 DEFAULT_PASSWORD = "02000000"
 DEFAULT_OPERATOR = "00000000"
+#: follow-up frames of one answer: SEQ is one byte, counted from 1
+MAX_FOLLOW_UPS = 255
 #: how long a relay command stays valid when no deadline is given
 DEFAULT_RELAY_VALIDITY = datetime.timedelta(minutes=5)
 
@@ -61,39 +62,74 @@ class Dlt645Driver(MeterDriver):
     def _transact(self, address, request, what):
         """Send ``request`` and return the checked reply Frame.
 
-        The reply must come from the addressed meter (any meter the wildcard
-        selects) and answer the same function; abnormal replies raise
-        MeterRefused.
+        Only a frame from the addressed meter (any meter the wildcard
+        selects) answering the same function, item and SEQ is the reply;
+        any other frame (a late reply to an earlier request, an echo) is set
+        aside by the transport, which reads on until the deadline. Abnormal
+        replies raise MeterRefused.
         """
-        reply = codec.parse_frame(
-            self.transport.exchange(request, codec.frame_length, self.timeout)
-        )
         sent = codec.parse_frame(request)
-        if not reply.is_reply:
-            raise ProtocolError(
-                f"{what}: got a request frame (C={reply.control:02X}H), not a reply"
+        try:
+            raw = self.transport.exchange(
+                request,
+                codec.frame_length,
+                self.timeout,
+                check=lambda frame: codec.reply_mismatch(sent, frame),
             )
-        if reply.function != sent.function:
-            raise ProtocolError(
-                f"{what}: reply is for function {reply.function:02X}H, "
-                f"the request was {sent.function:02X}H"
-            )
-        if not codec.address_matches(sent.address, reply.address) or codec.is_wildcard(
-            reply.address
-        ):
-            raise ProtocolError(f"{what}: reply from meter {reply.address}, asked {address}")
+        except TransportTimeout as timeout:
+            raise TransportTimeout(f"{what} of meter {address}: {timeout}") from None
+        reply = codec.parse_frame(raw)
         codec.raise_if_abnormal(reply, what)
         return reply
 
+    # -- what the poller asks of a driver ----------------------------------------------
+    frame_length = staticmethod(codec.frame_length)
+
+    @staticmethod
+    def address_key(address):
+        """The address as replies spell it (12 digits)."""
+        return codec.normalize_address(address)
+
+    @staticmethod
+    def reply_source(frame):
+        """The address of the meter an intact reply frame comes from (else None)."""
+        return codec.reply_address(frame)
+
     def read_item(self, address, di):
-        """The value of one data item (see codec.DATA_ITEMS for its type)."""
+        """The value of one data item (see codec.DATA_ITEMS for its type).
+
+        A reply with the follow-up bit set (B1H) is only the first part: the
+        rest is fetched with read follow-up (12H, SEQ 1, 2, ...) until a reply
+        without the bit. A meter that announces more but does not hand it over
+        gets a ProtocolError, never a partial value.
+        """
         item = codec.data_item(di)
         what = f"read {di:08X} ({item.name})"
         reply = self._transact(address, codec.build_read(address, di), what)
-        reply_di, payload = codec.parse_read_reply(reply)
-        if reply_di != di:
-            raise ProtocolError(f"{what}: reply carries data identifier {reply_di:08X}")
-        return item.decode(payload)
+        _di, payload = codec.parse_read_reply(reply)  # same DI: _transact checked it
+        parts = [payload]
+        sequence = 0
+        while reply.has_follow_up:
+            sequence += 1
+            if sequence > MAX_FOLLOW_UPS:
+                raise ProtocolError(
+                    f"{what}: still more data after {MAX_FOLLOW_UPS} follow-up frames; "
+                    "the answer is incomplete and was not used"
+                )
+            reply = self._read_follow_up(address, di, sequence, what)
+            _di, payload, _sequence = codec.parse_read_follow_up_reply(reply)  # same DI, SEQ
+            parts.append(payload)
+        return item.decode(b"".join(parts))
+
+    def _read_follow_up(self, address, di, sequence, what):
+        request = codec.build_read_follow_up(address, di, sequence)
+        try:
+            return self._transact(address, request, f"{what}, follow-up {sequence}")
+        except MeterRefused as refusal:
+            raise ProtocolError(
+                f"{what}: the meter announced more data (follow-up bit) but refused read "
+                f"follow-up 12H ({refusal}); the answer is incomplete and was not used"
+            ) from refusal
 
     def _read_optional(self, address, di):
         """Like read_item, but None when the meter has no such data."""
@@ -107,7 +143,7 @@ class Dlt645Driver(MeterDriver):
     # -- MeterDriver ---------------------------------------------------------------
     def read(self, address):
         address = codec.normalize_address(address)
-        timestamp = datetime.datetime.now()
+        timestamp = datetime.datetime.now(datetime.timezone.utc)  # as every driver: aware UTC
         total, bands = self._read_energy(address)
         status = self._read_optional(address, codec.DI_STATUS_WORD_3)
         remaining = self._read_optional(address, codec.DI_REMAINING_MONEY)
@@ -120,7 +156,7 @@ class Dlt645Driver(MeterDriver):
         return MeterReading(
             address=address,
             timestamp=timestamp,
-            total_energy=total,
+            total=total,
             bands=bands,
             voltage=self._read_optional(address, codec.DI_VOLTAGE_A),
             current=self._read_optional(address, codec.DI_CURRENT_A),

@@ -15,11 +15,12 @@ TransportTimeout on link failures. Two objects implement it:
 
 import datetime
 
-from ..errors import MeterRefused, ProtocolError, ValidationError
+from ..errors import MeterRefused, TransportTimeout, ValidationError
 from ..money import to_decimal
 from ..protocols import modbus
 from ..register_maps import resolve_profile
-from .base import RELAY_ACTIONS, TOU_BANDS, MeterDriver, MeterReading
+from ..vocabulary import RELAY_ACTIONS, TOTAL, TOU_BANDS
+from .base import MeterDriver, MeterReading
 
 
 class RtuChannel:
@@ -32,14 +33,22 @@ class RtuChannel:
         """Send one request to ``unit``; see the module docstring for the contract."""
         pdu = modbus.build_request(function, address, arg)
         broadcast = unit == 0  # only writes may be broadcast; nobody answers them
-        reply = self.transport.exchange(
-            modbus.rtu_frame(unit, pdu), modbus.rtu_frame_length, timeout, not broadcast
-        )
+        try:
+            reply = self.transport.exchange(
+                modbus.rtu_frame(unit, pdu),
+                modbus.rtu_frame_length,
+                timeout,
+                not broadcast,
+                # RTU has no transaction id: unit, function and length tell a late
+                # reply to another request from the answer; the transport sets it aside
+                check=lambda frame: modbus.rtu_reply_mismatch(unit, function, address, arg, frame),
+            )
+        except TransportTimeout as silence:
+            name = modbus.FUNCTION_NAMES.get(function, f"function 0x{function:02X}")
+            raise TransportTimeout(f"unit {unit}, {name} at 0x{address:04X}: {silence}") from None
         if broadcast:
             return None
-        reply_unit, reply_pdu = modbus.parse_rtu_frame(reply)
-        if reply_unit != unit:
-            raise ProtocolError(f"reply from unit {reply_unit} to a request to unit {unit}")
+        _unit, reply_pdu = modbus.parse_rtu_frame(reply)  # the same unit: checked above
         try:
             return modbus.parse_response(reply_pdu, function, address, arg)
         except MeterRefused as refusal:
@@ -56,6 +65,7 @@ class ModbusDriver(MeterDriver):
     """
 
     protocol = "modbus"
+    frame_length = staticmethod(modbus.rtu_frame_length)
 
     def __init__(self, transport, profile="generic", timeout=None):
         super().__init__(transport, timeout)
@@ -81,10 +91,8 @@ class ModbusDriver(MeterDriver):
         return MeterReading(
             address=str(self.unit(address)),
             timestamp=timestamp,
-            total_energy=values.get("total_energy"),
-            bands={
-                band: values[f"{band}_energy"] for band in TOU_BANDS if f"{band}_energy" in values
-            },
+            total=values.get(TOTAL),
+            bands={band: values[band] for band in TOU_BANDS if band in values},
             voltage=values.get("voltage"),
             current=values.get("current"),
             power=values.get("power"),
@@ -155,6 +163,19 @@ class ModbusDriver(MeterDriver):
             self.unit(address), modbus.WRITE_MULTIPLE_REGISTERS, clock.address, clock.encode(when),
             self.timeout,
         )  # fmt: skip
+
+    # -- what the poller asks of a driver ----------------------------------------------
+    @classmethod
+    def address_key(cls, address):
+        """The address as replies spell it (the unit id, as text)."""
+        return str(cls.unit(address))
+
+    def reply_source(self, frame):
+        """The unit id (text) of an intact RTU reply frame; None over Modbus TCP or else."""
+        if self.channel is not self.transport:  # RTU frames on a byte transport
+            unit = modbus.rtu_reply_unit(frame)
+            return None if unit is None else str(unit)
+        return None
 
     # -- helpers ------------------------------------------------------------------------
     @staticmethod

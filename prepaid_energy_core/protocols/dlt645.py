@@ -22,7 +22,15 @@ widely reproduced in vendor manuals and meter firmware):
   and in many meter firmware sources;
 * data-item formats (Appendix A "数据编码": energy, variables, event
   records, parameters, freezes), same sources; the table numbers inside
-  Appendix A were not verified and are not cited.
+  Appendix A were not verified and are not cited;
+* read follow-up data (12H, "读后续数据"): request L = 05H with DI0..DI3 then
+  SEQ; normal replies 92H (last frame) / B2H (more follows) carry DI, the
+  data and SEQ as the last byte, abnormal D2H one ERR byte; a read reply
+  with more to come is B1H. As composed and parsed by the open-source
+  concentrator library icprog/dlt698.45 (libDlt645/dlt645.c). That SEQ
+  starts at 1 for the first follow-up, grows by one and is echoed by the
+  meter is how public master code and meter firmware do it; the standard's
+  own text was not at hand to confirm it.
 
 Where a detail comes from the State Grid extension of the standard rather than
 the 2007 text, or could not be verified, the comment next to it says so.
@@ -32,9 +40,9 @@ import dataclasses
 import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from ..drivers.base import TOU_BANDS
 from ..errors import ChecksumError, MeterRefused, ProtocolError, ValidationError
 from ..money import to_decimal
+from ..vocabulary import TOU_BANDS
 
 # -- frame layout -------------------------------------------------------------
 START = 0x68
@@ -130,24 +138,55 @@ def from_bcd(data):
     return int(digits)
 
 
+#: DL/T 645 dates carry two year digits YY, meaning the year 20YY (00..99 -> 2000..2099)
+CENTURY = 2000
+FIRST_YEAR, LAST_YEAR = CENTURY, CENTURY + 99
+#: the "no expiry" deadline head-ends put in relay commands meant to stay valid
+NO_EXPIRY_DEADLINE = datetime.datetime(2099, 12, 30, 23, 59, 59)
+
+
+def _check_meter_time(when, what):
+    """``when`` as the meter keeps it: naive local time in 2000..2099."""
+    if when.tzinfo is not None:
+        raise ValidationError(
+            f"{what} {when.isoformat()} carries a time zone; a meter keeps naive local "
+            "time: convert it to the meter's zone first"
+        )
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:
+        raise ValidationError(
+            f"{what}: DL/T 645 keeps two year digits (20YY): {when.year} is not in "
+            f"{FIRST_YEAR}..{LAST_YEAR}"
+        )
+
+
+def _date_digits(when):
+    return f"{when.year - CENTURY:02d}{when.month:02d}{when.day:02d}"
+
+
+def _make_datetime(digits, what):
+    """datetime of 12 digits YYMMDDhhmmss (YY = 20YY); ProtocolError if not a real one."""
+    numbers = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)]
+    numbers[0] += CENTURY
+    try:
+        return datetime.datetime(*numbers)
+    except ValueError:
+        raise ProtocolError(f"{what}: not a valid date-time: YYMMDDhhmmss = {digits}") from None
+
+
 def encode_datetime(when):
     """``when`` as the 6 bytes ss mm hh DD MM YY (BCD, low byte first on the wire)."""
     if not isinstance(when, datetime.datetime):
         raise ValidationError(f"a datetime is required, got {type(when).__name__}")
-    if not 2000 <= when.year <= 2099:
-        raise ValidationError(f"DL/T 645 keeps two year digits: {when.year} is not in 2000..2099")
-    return to_bcd(int(when.strftime("%y%m%d%H%M%S")), 6)
+    _check_meter_time(when, "date-time")
+    digits = _date_digits(when) + f"{when.hour:02d}{when.minute:02d}{when.second:02d}"
+    return to_bcd(int(digits), 6)
 
 
 def decode_datetime(data):
-    """The datetime held by 6 bytes ss mm hh DD MM YY; ProtocolError if not a valid date."""
+    """The datetime held by 6 bytes ss mm hh DD MM YY (YY = 20YY); ProtocolError if invalid."""
     if len(data) != 6:
         raise ProtocolError(f"a date-time needs 6 bytes, got {len(data)}")
-    digits = f"{from_bcd(data):012d}"
-    try:
-        return datetime.datetime.strptime(digits, "%y%m%d%H%M%S")
-    except ValueError:
-        raise ProtocolError(f"not a valid date-time: YYMMDDhhmmss = {digits}") from None
+    return _make_datetime(f"{from_bcd(data):012d}", "date-time")
 
 
 # -- address, password, operator ----------------------------------------------------
@@ -352,6 +391,71 @@ def parse_frame(buffer):
     )
 
 
+def reply_mismatch(request, raw):
+    """None when the frame bytes ``raw`` answer ``request`` (a parsed Frame), else why not.
+
+    The reply must come from the addressed meter (any meter a wildcard
+    selects, never a wildcard itself), be a reply to the same function and,
+    for a normal read reply, carry the same data identifier (and, for read
+    follow-up, the same SEQ). A frame of this meter and function whose
+    checksum is wrong counts as the reply: the caller reports the damage.
+    """
+    try:
+        reply = parse_frame(raw)
+    except ChecksumError:
+        header = _header(raw)
+        if header is None:
+            return "a frame with a bad checksum"
+        address, control = header
+        if control & REPLY_BIT and _answers(request, address, control & FUNCTION_MASK):
+            return None
+        return f"a frame with a bad checksum from meter {address} (C={control:02X}H)"
+    except ProtocolError as exc:
+        return f"an unreadable frame ({exc})"
+    if not reply.is_reply:
+        return f"a request frame (C={reply.control:02X}H), not a reply"
+    if not _answers(request, reply.address, reply.function):
+        return f"a reply from meter {reply.address} to function {reply.function:02X}H"
+    if reply.is_abnormal:
+        return None
+    if request.function in (FN_READ, FN_READ_FOLLOW_UP) and reply.data[:4] != request.data[:4]:
+        item = reply.data[:4][::-1].hex().upper() or "none"
+        return f"a reply of meter {reply.address} for data item {item}"
+    if request.function == FN_READ_FOLLOW_UP and reply.data[-1:] != request.data[4:5]:
+        return f"a follow-up reply of meter {reply.address} with another SEQ"
+    return None
+
+
+def _answers(request, address, function):
+    return (
+        function == request.function
+        and address_matches(request.address, address)
+        and not is_wildcard(address)
+    )
+
+
+def _header(raw):
+    """(address, control) of a framed but damaged frame, or None if even they are unreadable."""
+    start = 0
+    while start < len(raw) and raw[start] == WAKE_UP:
+        start += 1
+    try:
+        return decode_address(raw[start + 1 : start + 7]), raw[start + 8]
+    except (ProtocolError, IndexError):
+        return None
+
+
+def reply_address(raw):
+    """The meter address of an intact reply frame, None for anything else."""
+    try:
+        frame = parse_frame(raw)
+    except ProtocolError:
+        return None
+    if not frame.is_reply or is_wildcard(frame.address):
+        return None
+    return frame.address
+
+
 def describe_error(code):
     """Readable reasons of an ERR byte, e.g. ``"password error or unauthorised"``."""
     reasons = [reason for bit, reason in ERROR_REASONS if code & bit]
@@ -385,10 +489,18 @@ def build_read(address, di, preamble=True):
 
 
 def build_read_follow_up(address, di, sequence, preamble=True):
-    """Read follow-up data (12H): DI and the frame sequence number SEQ."""
-    if not 0 <= sequence <= 0xFF:
-        raise ValidationError(f"frame sequence must be a byte, got {sequence!r}")
+    """Read follow-up data (12H): L = 05H, DI then the frame sequence number SEQ.
+
+    After a read reply with the follow-up bit (B1H), the master asks for the
+    rest with SEQ = 1, 2, ... until a reply comes without the bit (92H).
+    """
+    _check_sequence(sequence)
     return build_frame(address, FN_READ_FOLLOW_UP, encode_di(di) + bytes([sequence]), preamble)
+
+
+def _check_sequence(sequence):
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or not 0 <= sequence <= 0xFF:
+        raise ValidationError(f"frame sequence SEQ must be a byte, got {sequence!r}")
 
 
 def build_read_address(preamble=True):
@@ -431,8 +543,16 @@ def build_reply(address, function, data=b"", follow_up=False, preamble=True):
     return build_frame(address, control, data, preamble)
 
 
-def build_read_reply(address, di, payload, preamble=True):
-    return build_reply(address, FN_READ, encode_di(di) + bytes(payload), preamble=preamble)
+def build_read_reply(address, di, payload, follow_up=False, preamble=True):
+    """A read reply (91H, or B1H when follow-up frames carry the rest): DI then the data."""
+    return build_reply(address, FN_READ, encode_di(di) + bytes(payload), follow_up, preamble)
+
+
+def build_read_follow_up_reply(address, di, payload, sequence, follow_up=False, preamble=True):
+    """A read follow-up reply (92H, or B2H when more follows): DI, the data, then SEQ."""
+    _check_sequence(sequence)
+    data = encode_di(di) + bytes(payload) + bytes([sequence])
+    return build_reply(address, FN_READ_FOLLOW_UP, data, follow_up, preamble)
 
 
 def build_abnormal_reply(address, function, error, preamble=True):
@@ -493,6 +613,24 @@ def parse_time_sync(frame):
 def parse_read_reply(frame):
     """(di, payload) of a normal read reply."""
     return decode_di(frame.data), frame.data[4:]
+
+
+def parse_read_follow_up(frame):
+    """(di, SEQ) of a read follow-up request (12H, L = 05H)."""
+    if len(frame.data) != 5:
+        raise ProtocolError(
+            f"a read follow-up request carries DI and SEQ, got {len(frame.data)} bytes"
+        )
+    return decode_di(frame.data), frame.data[4]
+
+
+def parse_read_follow_up_reply(frame):
+    """(di, payload, SEQ) of a normal read follow-up reply (92H / B2H)."""
+    if len(frame.data) < 5:
+        raise ProtocolError(
+            f"a read follow-up reply carries DI, data and SEQ, got {len(frame.data)} bytes"
+        )
+    return decode_di(frame.data), frame.data[4:-1], frame.data[-1]
 
 
 # -- data items (Appendix A) ----------------------------------------------------------
@@ -563,14 +701,12 @@ class DataItem:
             return int.from_bytes(raw, "little")
         if self.kind == KIND_DATE:
             digits = f"{from_bcd(raw[1:]):06d}"
-            try:
-                return datetime.datetime.strptime(digits, "%y%m%d").date()
-            except ValueError:
-                raise ProtocolError(f"{self.name}: not a valid date YYMMDD = {digits}") from None
+            return _make_datetime(digits + "000000", self.name).date()
         if self.kind == KIND_TIME:
             digits = f"{from_bcd(raw):06d}"
+            hour, minute, second = (int(digits[i : i + 2]) for i in (0, 2, 4))
             try:
-                return datetime.datetime.strptime(digits, "%H%M%S").time()
+                return datetime.time(hour, minute, second)
             except ValueError:
                 raise ProtocolError(f"{self.name}: not a valid time hhmmss = {digits}") from None
         negative = self.signed and bool(raw[-1] & 0x80)
@@ -590,13 +726,16 @@ class DataItem:
             if not isinstance(value, datetime.date):
                 raise ValidationError(f"{self.name}: a date is required, got {value!r}")
             week_day = value.isoweekday() % 7  # the standard counts 0 = Sunday
-            if not 2000 <= value.year <= 2099:
-                raise ValidationError(f"{self.name}: year {value.year} is not in 2000..2099")
-            return bytes([week_day]) + to_bcd(int(value.strftime("%y%m%d")), 3)
+            if not FIRST_YEAR <= value.year <= LAST_YEAR:
+                raise ValidationError(
+                    f"{self.name}: DL/T 645 keeps two year digits (20YY): year {value.year} "
+                    f"is not in {FIRST_YEAR}..{LAST_YEAR}"
+                )
+            return bytes([week_day]) + to_bcd(int(_date_digits(value)), 3)
         if self.kind == KIND_TIME:
             if not isinstance(value, (datetime.time, datetime.datetime)):
                 raise ValidationError(f"{self.name}: a time is required, got {value!r}")
-            return to_bcd(int(value.strftime("%H%M%S")), 3)
+            return to_bcd(value.hour * 10000 + value.minute * 100 + value.second, 3)
         return self._encode_number(value, rounding)
 
     def _encode_number(self, value, rounding):
@@ -620,7 +759,7 @@ class DataItem:
 
 DI_FORWARD_ACTIVE_TOTAL = 0x00010000
 DI_FORWARD_ACTIVE_BLOCK = 0x0001FF00
-#: tariff 1..4 forward active energy, in the order of drivers.base.TOU_BANDS
+#: tariff 1..4 forward active energy, in the order of vocabulary.TOU_BANDS
 DI_FORWARD_ACTIVE_BANDS = {band: 0x00010000 + 0x100 * (i + 1) for i, band in enumerate(TOU_BANDS)}
 DI_VOLTAGE_A = 0x02010100
 DI_VOLTAGE_BLOCK = 0x0201FF00

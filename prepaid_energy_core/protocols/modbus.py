@@ -140,6 +140,46 @@ def rtu_frame_length(buf):
     raise ProtocolError(f"reply with function code 0x{function:02X}, which this master never sends")
 
 
+def rtu_reply_mismatch(unit, function, address, arg, raw):
+    """None when the RTU frame ``raw`` answers the request, else why it does not.
+
+    The request is ``build_request(function, address, arg)`` to ``unit``.
+    The reply must come from that unit, answer that function (or be its
+    exception reply) and, when intact, have the byte count a read of ``arg``
+    items gives, or echo the write. RTU carries no transaction id: this is
+    all that tells a late reply from the answer. A frame of this unit and
+    function whose CRC is wrong counts as the reply: the caller reports it.
+    """
+    raw = bytes(raw)
+    if len(raw) < 4:
+        return f"a {len(raw)}-byte fragment"
+    intact = crc16(raw[:-2]) == int.from_bytes(raw[-2:], "little")
+    damaged = "" if intact else " (bad CRC)"
+    if raw[0] != unit:
+        return f"a reply from unit {raw[0]}{damaged}"
+    if raw[1] & 0x7F != function:
+        return f"a reply of unit {raw[0]} to function 0x{raw[1] & 0x7F:02X}{damaged}"
+    if not intact or raw[1] & 0x80:
+        return None
+    if function in READ_FUNCTIONS:
+        expected = (arg + 7) // 8 if function in BIT_READS else 2 * arg
+        if raw[2] != expected:
+            return f"a read reply of unit {unit} with {raw[2]} bytes, {expected} asked"
+        return None
+    request = build_request(function, address, arg)
+    if raw[1:6] != request[:5]:
+        return f"a write reply of unit {unit} that does not echo this request"
+    return None
+
+
+def rtu_reply_unit(raw):
+    """The unit id of an intact RTU frame, None for anything else."""
+    raw = bytes(raw)
+    if len(raw) < 4 or crc16(raw[:-2]) != int.from_bytes(raw[-2:], "little"):
+        return None
+    return raw[0]
+
+
 def _check_reply_unit(unit):
     if not 1 <= unit <= MAX_UNIT:
         raise ProtocolError(f"reply from unit address {unit}, outside 1..{MAX_UNIT}")

@@ -4,7 +4,11 @@
         --baud 9600 --turnaround 0.02 --fault dead=0.02 --fault crc=0.001
 
 Prints one line per gateway (endpoint, protocol, meter addresses), or with
-``--json`` one JSON document on one line, then ``ready``.
+``--json`` one JSON document on one line, then ``ready``. With
+``--until-eof`` it stops when its standard input closes and then prints one
+JSON line of what each gateway served (requests, replies, unanswered, late;
+with ``--record-transactions`` the request and reply length of every
+transaction): how a benchmark running it as a subprocess gets the figures.
 """
 
 import argparse
@@ -57,6 +61,16 @@ def build_parser():
         "--tick", type=float, default=1.0, help="seconds between energy updates (default 1)"
     )
     parser.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    parser.add_argument(
+        "--until-eof",
+        action="store_true",
+        help="stop when standard input closes, then print the gateways' statistics as JSON",
+    )
+    parser.add_argument(
+        "--record-transactions",
+        action="store_true",
+        help="keep the request and reply length of every transaction (for --until-eof)",
+    )
     return parser
 
 
@@ -80,6 +94,7 @@ def start(args):
                 baudrate=args.baud,
                 turnaround=args.turnaround,
                 faults=plan.copy(args.seed + index),
+                record_transactions=args.record_transactions,
                 load_kw=_decimal(args.load_kw),
             )
             port = args.port_base + index if args.port_base else 0
@@ -107,6 +122,32 @@ def describe(server):
         }
         for gateway in server.gateways
     ]
+
+
+def statistics(server):
+    """What each gateway served, as a JSON-ready list."""
+    return [
+        {
+            "name": gateway.name,
+            "requests": gateway.stats.requests,
+            "replies": gateway.stats.replies,
+            "unanswered": gateway.stats.unanswered,
+            "late": gateway.stats.late,
+            "transactions": gateway.stats.transactions,
+        }
+        for gateway in server.gateways
+    ]
+
+
+def _stop_at_eof(stop):
+    """Set ``stop`` once standard input is closed (a parent process is done with us)."""
+
+    def wait():
+        for _line in sys.stdin:
+            pass
+        stop.set()
+
+    threading.Thread(target=wait, name="stdin-eof", daemon=True).start()
 
 
 def _decimal(text):
@@ -141,6 +182,8 @@ def main(argv=None):
         return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if args.until_eof:
+        _stop_at_eof(stop)
     try:
         _print_endpoints(server, args.json)
         while not stop.wait(0.5):
@@ -149,6 +192,8 @@ def main(argv=None):
         pass
     finally:
         server.stop()
+    if args.until_eof:
+        print(json.dumps({"gateways": statistics(server)}), flush=True)
     return 0
 
 

@@ -8,15 +8,15 @@ stop the energy, password and deadline checks, purchase counts.
 
 import datetime
 
-from ..drivers.base import (
+from ..errors import MeterRefused, ProtocolError, ValidationError
+from ..protocols import dlt645 as codec
+from ..vocabulary import (
     RELAY_CLOSE,
     RELAY_CLOSE_ALLOWED,
     RELAY_KEEP_POWER_OFF,
     RELAY_KEEP_POWER_ON,
     RELAY_TRIP,
 )
-from ..errors import MeterRefused, ProtocolError, ValidationError
-from ..protocols import dlt645 as codec
 
 #: N1 of a relay control -> SimMeter action
 N1_ACTIONS = {
@@ -56,8 +56,8 @@ def _band_reader(band):
 
 #: data identifier -> value of a meter at host time ``now``
 _READERS = {
-    codec.DI_FORWARD_ACTIVE_TOTAL: lambda meter, now: meter.total_energy,
-    codec.DI_FORWARD_ACTIVE_BLOCK: lambda meter, now: (meter.total_energy, *_bands(meter)),
+    codec.DI_FORWARD_ACTIVE_TOTAL: lambda meter, now: meter.total,
+    codec.DI_FORWARD_ACTIVE_BLOCK: lambda meter, now: (meter.total, *_bands(meter)),
     **{di: _band_reader(band) for band, di in codec.DI_FORWARD_ACTIVE_BANDS.items()},
     codec.DI_VOLTAGE_A: lambda meter, now: meter.voltage,
     # a single-phase meter: phases B and C read 0
@@ -84,11 +84,26 @@ class Dlt645Responder:
     codec.encode_password). The standard only asks a meter to record the
     operator code; with ``operator`` set, only that operator is accepted.
     ``reply_preamble`` prefixes replies with FEH bytes, as many meters do.
+
+    ``reply_data_limit`` caps the data field of one reply frame (DI and SEQ
+    included, at least 9 bytes): a longer answer, such as the energy block 0001FF00,
+    goes out in parts, the first with the follow-up bit (B1H), the rest on
+    read follow-up requests (12H, SEQ 1, 2, ...; 92H for the last part, B2H
+    before it). With ``read_follow_up=False`` the meter still splits but
+    refuses 12H like a function it does not know (D2H, ERR "other error").
     """
 
     frame_length = staticmethod(codec.frame_length)
 
-    def __init__(self, meters, password=DEFAULT_PASSWORD, operator=None, reply_preamble=True):
+    def __init__(
+        self,
+        meters,
+        password=DEFAULT_PASSWORD,
+        operator=None,
+        reply_preamble=True,
+        reply_data_limit=None,
+        read_follow_up=True,
+    ):
         self.meters = {}
         for address, meter in meters.items():
             key = codec.normalize_address(address)
@@ -101,6 +116,14 @@ class Dlt645Responder:
         self.password = password.upper()
         self.operator = operator.upper() if operator is not None else None
         self.reply_preamble = reply_preamble
+        if reply_data_limit is not None and not 9 <= reply_data_limit <= codec.MAX_DATA_LENGTH:
+            raise ValidationError(
+                f"reply_data_limit must be 9..{codec.MAX_DATA_LENGTH} bytes, got {reply_data_limit}"
+            )
+        self.reply_data_limit = reply_data_limit
+        self.read_follow_up = read_follow_up
+        # address -> (di, parts still to send, SEQ the next follow-up request must carry)
+        self._follow_ups = {}
 
     def handle(self, request, now=None):
         """The reply bytes to ``request``, or None when no meter answers.
@@ -122,18 +145,24 @@ class Dlt645Responder:
         address, meter = self._addressed_meter(frame)
         if meter is None or meter.dead:
             return None
-        handler = {
+        handlers = {
             codec.FN_READ: self._read,
             codec.FN_READ_ADDRESS: self._read_address,
             codec.FN_WRITE: self._write,
             codec.FN_RELAY_CONTROL: self._relay_control,
-        }.get(frame.function)
+        }
+        if self.read_follow_up:
+            handlers[codec.FN_READ_FOLLOW_UP] = self._read_follow_up
+        handler = handlers.get(frame.function)
         if handler is None:
             return self._abnormal(address, frame.function, codec.ERR_OTHER)
         try:
             return handler(address, meter, frame, now)
         except ProtocolError:
             # a well-framed request whose data field is malformed
+            return self._abnormal(address, frame.function, codec.ERR_OTHER)
+        except ValidationError:
+            # the meter's own value does not fit its item (a clock outside 2000..2099)
             return self._abnormal(address, frame.function, codec.ERR_OTHER)
 
     # -- addressing ----------------------------------------------------------
@@ -177,8 +206,43 @@ class Dlt645Responder:
         with meter.lock:
             meter.advance(now)
             value = reader(meter, now)
-        payload = codec.data_item(di).encode(value)
-        return codec.build_read_reply(address, di, payload, preamble=self.reply_preamble)
+        item = codec.data_item(di)
+        first, *rest = self._split(item, item.encode(value))
+        if rest:
+            self._follow_ups[address] = (di, rest, 1)
+        else:
+            self._follow_ups.pop(address, None)
+        return codec.build_read_reply(address, di, first, bool(rest), self.reply_preamble)
+
+    def _split(self, item, payload):
+        """The payload in parts that fit ``reply_data_limit``, cut between whole values."""
+        if self.reply_data_limit is None:
+            return [payload]
+        # the first frame holds DI + data, a follow-up DI + data + SEQ
+        first_size = max(1, (self.reply_data_limit - 4) // item.length) * item.length
+        next_size = max(1, (self.reply_data_limit - 5) // item.length) * item.length
+        parts = [payload[:first_size]]
+        rest = payload[first_size:]
+        while rest:
+            parts.append(rest[:next_size])
+            rest = rest[next_size:]
+        return parts
+
+    def _read_follow_up(self, address, meter, frame, now):
+        di, sequence = codec.parse_read_follow_up(frame)
+        pending = self._follow_ups.get(address)
+        if pending is None or pending[0] != di or pending[2] != sequence:
+            # nothing follows, or not this part: the master must start with a read (11H)
+            return self._abnormal(address, codec.FN_READ_FOLLOW_UP, codec.ERR_NO_DATA)
+        _di, parts, _sequence = pending
+        part, rest = parts[0], parts[1:]
+        if rest:
+            self._follow_ups[address] = (di, rest, sequence + 1)
+        else:
+            del self._follow_ups[address]
+        return codec.build_read_follow_up_reply(
+            address, di, part, sequence, bool(rest), self.reply_preamble
+        )
 
     def _read_address(self, address, meter, frame, now):
         return self._reply(address, codec.FN_READ_ADDRESS, codec.encode_address(address))

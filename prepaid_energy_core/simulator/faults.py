@@ -4,7 +4,9 @@ A FaultPlan is a list of FaultRules and a seed. Two kinds of rules:
 
 - reply faults, decided per request: ``lost`` (the request never reaches the
   meter: nothing is applied, nothing answers), ``timeout`` (the meter acts
-  but its reply is lost), ``crc`` (the
+  but its reply is lost), ``late`` (the meter acts and answers, but ``param``
+  seconds later than it should: after a short poller timeout its reply
+  arrives while the poller waits for the next meter), ``crc`` (the
   reply's checksum byte is corrupted), ``garble`` (random bytes instead of the
   reply), ``truncate`` (only the first part of the reply), ``restart`` (the
   gateway drops every connection and ignores the bus for ``param`` seconds);
@@ -18,7 +20,7 @@ Textual form, as given on the simulator's command line::
 
     KIND=TRIGGER[:PARAM][@METER]    TRIGGER = probability (0..1) or every:N
 
-e.g. ``dead=0.02``, ``crc=every:10@3``, ``restart=every:500:2.5``.
+e.g. ``dead=0.02``, ``crc=every:10@3``, ``restart=every:500:2.5``, ``late=0.01:0.8``.
 """
 
 import dataclasses
@@ -27,11 +29,12 @@ from decimal import Decimal, InvalidOperation
 
 from ..errors import ValidationError
 
-REPLY_FAULTS = ("restart", "lost", "timeout", "truncate", "garble", "crc")  # by priority
+REPLY_FAULTS = ("restart", "lost", "timeout", "late", "truncate", "garble", "crc")  # by priority
 METER_FAULTS = ("dead", "rollover")
 FAULT_KINDS = REPLY_FAULTS + METER_FAULTS
 
 DEFAULT_RESTART_SECONDS = 1.0
+DEFAULT_LATE_SECONDS = 1.0
 DEFAULT_ROLLOVER_MARGIN = Decimal("0.05")
 
 
@@ -41,7 +44,8 @@ class FaultRule:
 
     Exactly one of ``probability`` (0..1) and ``every`` (N >= 1) is set.
     ``meter`` restricts the rule to one meter address (text). ``param`` is
-    the restart duration in seconds or the rollover margin in kWh.
+    the restart duration or the extra delay of a late reply in seconds, or
+    the rollover margin in kWh.
     """
 
     kind: str
@@ -76,6 +80,8 @@ class FaultRule:
     def _default_param(self):
         if self.kind == "restart":
             return DEFAULT_RESTART_SECONDS
+        if self.kind == "late":
+            return DEFAULT_LATE_SECONDS
         if self.kind == "rollover":
             return DEFAULT_ROLLOVER_MARGIN
         return None
@@ -178,6 +184,8 @@ class FaultPlan:
         """Return ``reply`` as the fault ``kind`` leaves it (None: nothing arrives)."""
         if kind in ("lost", "timeout", "restart"):
             return None
+        if kind == "late":  # whole, only delayed (the gateway holds it back)
+            return reply
         if kind == "truncate":
             return truncate(reply, self.rng)
         if kind == "garble":
@@ -216,7 +224,7 @@ def roll_over(meter, margin=DEFAULT_ROLLOVER_MARGIN):
     with meter.lock:
         meter.advance()
         near_limit = meter.register_limit - Decimal(margin)
-        meter.total_energy = near_limit
+        meter.total = near_limit
         band = meter.tou_band(meter.meter_time())
         meter.bands[band] = near_limit
 

@@ -10,15 +10,19 @@ import datetime
 import threading
 from decimal import Decimal
 
-from ..drivers.base import (
+from ..errors import MeterRefused
+from ..vocabulary import (
+    FLAT,
+    PEAK,
     RELAY_CLOSE,
     RELAY_CLOSE_ALLOWED,
     RELAY_KEEP_POWER_OFF,
     RELAY_KEEP_POWER_ON,
     RELAY_TRIP,
+    SHARP,
     TOU_BANDS,
+    VALLEY,
 )
-from ..errors import MeterRefused
 
 HOUR = Decimal(3600)
 
@@ -28,12 +32,12 @@ def default_tou_band(when):
     valley 23-7, flat otherwise."""
     hour = when.hour
     if 19 <= hour < 21:
-        return "sharp"
+        return SHARP
     if 8 <= hour < 11 or 17 <= hour < 19:
-        return "peak"
+        return PEAK
     if hour >= 23 or hour < 7:
-        return "valley"
-    return "flat"
+        return VALLEY
+    return FLAT
 
 
 class SimMeter:
@@ -50,7 +54,7 @@ class SimMeter:
         self,
         address,
         load_kw=Decimal("1.5"),
-        total_energy=Decimal("0"),
+        total=Decimal("0"),
         tou_band=default_tou_band,
         register_limit=Decimal("1000000"),
         meter_billing=False,
@@ -65,7 +69,7 @@ class SimMeter:
         self.load_kw = load_kw
         self.tou_band = tou_band
         self.register_limit = Decimal(register_limit)
-        self.total_energy = Decimal(total_energy) % self.register_limit
+        self.total = Decimal(total) % self.register_limit
         self.bands = dict.fromkeys(TOU_BANDS, Decimal("0"))
         self.relay_closed = True
         self.close_allowed = False  # tripped, waiting for the tenant's button
@@ -106,7 +110,7 @@ class SimMeter:
             energy = self.current_load(when) * seconds / HOUR
             if not energy:
                 return
-            self.total_energy = (self.total_energy + energy) % self.register_limit
+            self.total = (self.total + energy) % self.register_limit
             band = self.tou_band(when)
             self.bands[band] = (self.bands[band] + energy) % self.register_limit
             if self.meter_billing:

@@ -23,19 +23,17 @@ from decimal import Decimal
 from ..errors import MeterRefused, ProtocolError, ValidationError
 from ..protocols import modbus
 from ..register_maps import CLOCK_FIELDS, resolve_profile
+from ..vocabulary import TOTAL, TOU_BANDS
 
 FIFTY_HZ = Decimal("50.00")
 UNITY_POWER_FACTOR = Decimal("1.000")
 
 #: what a point shows, from the meter's state (called under the meter's lock)
 _METER_VALUES = {
-    "total_energy": lambda meter: meter.total_energy,
-    "import_energy": lambda meter: meter.total_energy,
+    TOTAL: lambda meter: meter.total,
+    "import_energy": lambda meter: meter.total,
     "export_energy": lambda meter: Decimal(0),
-    "sharp_energy": lambda meter: meter.bands["sharp"],
-    "peak_energy": lambda meter: meter.bands["peak"],
-    "flat_energy": lambda meter: meter.bands["flat"],
-    "valley_energy": lambda meter: meter.bands["valley"],
+    **{band: (lambda meter, band=band: meter.bands[band]) for band in TOU_BANDS},
     "voltage": lambda meter: meter.voltage,
     "current": lambda meter: meter.current_a(),
     "power": lambda meter: meter.power_kw(),

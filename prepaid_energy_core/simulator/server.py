@@ -96,6 +96,7 @@ class GatewayStats:
     requests: int = 0
     replies: int = 0
     unanswered: int = 0
+    late: int = 0  # replies held back by a ``late`` fault
     discarded: int = 0  # buffers of garbage thrown away by the framing
     restarts: int = 0
     transactions: list | None = None
@@ -207,8 +208,11 @@ class Gateway:
     def _submit(self, link, request):
         self.stats.requests += 1
         if not self.timed:
-            reply = self.serve(request)
-            if reply is not None:
+            reply, delay = self._answer(request)
+            if reply is not None and delay:
+                # a slow meter; meanwhile the next request is served at once
+                self._loop.call_later(delay, link.send, reply)
+            elif reply is not None:
                 link.send(reply)
             return
         if self._worker is None:
@@ -218,16 +222,20 @@ class Gateway:
 
     def serve(self, request):
         """Answer one request as the bus would, faults included (None: silence)."""
+        return self._answer(request)[0]
+
+    def _answer(self, request):
+        """(reply or None, extra delay in seconds of a ``late`` fault)."""
         address = self.traits.address_of(request) if self.traits.address_of else None
         meter = self.meters.get(address) if address is not None else None
         if meter is not None and meter.dead:
-            return self._no_reply()
+            return self._no_reply(), 0.0
         fault = self.faults.decide(address) if self.faults else None
         if fault is not None and fault.kind == "restart":
             self.restart(fault.param)
-            return None
+            return None, 0.0
         if fault is not None and fault.kind == "lost":  # the meter never hears it
-            return self._no_reply()
+            return self._no_reply(), 0.0
         try:
             reply = self.responder.handle(request)
         except ProtocolError as exc:
@@ -237,15 +245,18 @@ class Gateway:
             _logger.exception("%s: responder failed on %s", self.name, request.hex())
             reply = None
         if reply is None:
-            return self._no_reply()
+            return self._no_reply(), 0.0
         if self.stats.transactions is not None:
             self.stats.transactions.append((len(request), len(reply)))
         if fault is not None:
             reply = self.faults.damage(fault.kind, reply, self.traits.checksum_index)
             if reply is None:
-                return self._no_reply()
+                return self._no_reply(), 0.0
         self.stats.replies += 1
-        return reply
+        delay = float(fault.param) if fault is not None and fault.kind == "late" else 0.0
+        if delay:
+            self.stats.late += 1
+        return reply, delay
 
     def _no_reply(self):
         self.stats.unanswered += 1
@@ -265,11 +276,12 @@ class Gateway:
             if self._is_down() or not link.is_open():
                 free_at = loop.time()
                 continue
-            reply = self.serve(request)
+            reply, delay = self._answer(request)
             if reply is None:
                 free_at = loop.time()
                 continue
-            done_at = handle_at + len(reply) * char
+            # a late meter holds the line: the next request waits for its reply
+            done_at = handle_at + delay + len(reply) * char
             await _sleep_until(loop, done_at)
             link.send(reply)
             free_at = done_at + silence
@@ -569,12 +581,19 @@ def meter_addresses(protocol, count, gateway_index=0):
     raise ValidationError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
 
 
-def make_responder(protocol, meters, profile=None):
-    """The responder of ``protocol`` for ``meters`` ({address text: SimMeter})."""
+def make_responder(protocol, meters, profile=None, **responder_options):
+    """The responder of ``protocol`` for ``meters`` ({address text: SimMeter}).
+
+    ``responder_options`` go to the DL/T 645 responder (e.g. ``reply_data_limit``).
+    """
     if protocol == "dlt645":
         from .dlt645_responder import Dlt645Responder
 
-        return Dlt645Responder(dict(meters))
+        return Dlt645Responder(dict(meters), **responder_options)
+    if responder_options:
+        raise ValidationError(
+            f"options {', '.join(sorted(responder_options))} apply to dlt645 responders only"
+        )
     from .modbus_responder import ModbusRtuResponder, ModbusTcpResponder
 
     if profile is None:
@@ -599,13 +618,15 @@ def make_gateway(
     seed=0,
     profile=None,
     record_transactions=False,
+    responder_options=None,
     **meter_options,
 ):
-    """A Gateway with ``meter_count`` fresh SimMeters (``meter_options`` go to SimMeter)."""
+    """A Gateway with ``meter_count`` fresh SimMeters (``meter_options`` go to SimMeter,
+    ``responder_options`` to the protocol's responder)."""
     addresses = meter_addresses(protocol, meter_count, gateway_index)
     meters = {address: SimMeter(address, **meter_options) for address in addresses}
     return Gateway(
-        make_responder(protocol, meters, profile),
+        make_responder(protocol, meters, profile, **(responder_options or {})),
         meters,
         protocol=protocol,
         baudrate=baudrate,

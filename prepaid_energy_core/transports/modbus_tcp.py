@@ -3,6 +3,13 @@
 pymodbus's default is a 3 s timeout with 3 retries, i.e. up to 12 s lost on
 every dead meter of a poll cycle. This transport makes one attempt with a
 short timeout (0.5 s by default): retrying is the poller's decision.
+
+A late reply cannot be taken for the next request's answer: pymodbus gives
+every request a new MBAP transaction id and skips a frame whose transaction
+id or unit id is not the request's (``FramerBase.handleFrame``), reading on
+until its timeout; the reply's unit and function are checked again here.
+Frames pymodbus skips are not handed back, so a late Modbus TCP reply does
+not count as proof of life for the poller (no retry: one timeout per cycle).
 """
 
 from pymodbus.client import ModbusTcpClient
@@ -112,7 +119,7 @@ class ModbusTcpTransport(Transport):
         if response.address != address or not echoed:
             raise ProtocolError(f"write reply does not echo the request to 0x{address:04X}")
 
-    def _exchange(self, request, frame_length, timeout, expect_reply):
+    def _exchange(self, request, frame_length, timeout, expect_reply, check):
         raise TransportError(
             f"{self.name}: Modbus TCP carries requests through execute(), not raw bytes"
         )

@@ -12,7 +12,6 @@ import serial
 
 from ..errors import TransportError, TransportTimeout, ValidationError
 from .base import Transport
-from .tcp import read_frame
 
 _PARITIES = {
     "N": serial.PARITY_NONE,
@@ -21,7 +20,6 @@ _PARITIES = {
     "M": serial.PARITY_MARK,
     "S": serial.PARITY_SPACE,
 }
-_DRAIN_QUIET = 0.02
 #: a request of a few dozen bytes leaves in well under a second even at 1200 baud;
 #: longer means nobody drains the line, and the port is reopened
 _WRITE_TIMEOUT = 1.0
@@ -77,19 +75,17 @@ class SerialTransport(Transport):
             except _PORT_ERRORS:
                 pass
 
-    def _exchange(self, request, frame_length, timeout, expect_reply):
+    def _exchange(self, request, frame_length, timeout, expect_reply, check):
         port = self._serial or self._open()
         try:
-            self._discard_stale(port)
+            self._set_aside_stale(port, frame_length)
             deadline = time.monotonic() + timeout
             port.write(bytes(request))
+            self.last_sent_at = time.monotonic()
             if not expect_reply:
                 return b""
-            return read_frame(
-                lambda left: self._receive(port, left),
-                frame_length,
-                deadline,
-                lambda until: self._drain(port, until),
+            return self._read_reply(
+                lambda left: self._receive(port, left), frame_length, deadline, check
             )
         except TransportTimeout:
             raise
@@ -100,12 +96,23 @@ class SerialTransport(Transport):
             self.close()
             raise TransportError(f"{self.name}: {exc}") from exc
 
-    @staticmethod
-    def _discard_stale(port):
-        """Drop bytes already received: late replies, noise, a previous garbled frame."""
-        port.reset_input_buffer()
+    def _set_aside_stale(self, port, frame_length):
+        """Set aside the frames received since the last exchange (late replies, noise)."""
+        stale = bytearray()
         while port.in_waiting:
-            port.read(port.in_waiting)
+            stale += port.read(port.in_waiting)
+        if stale:
+            self._set_aside_frames(stale, frame_length)
+
+    def listen(self, frame_length):
+        """Set aside the frames that arrived since the last exchange (no waiting)."""
+        with self.lock:
+            if self._serial is None:
+                return
+            try:
+                self._set_aside_stale(self._serial, frame_length)
+            except _PORT_ERRORS:
+                self.close()
 
     def _receive(self, port, left):
         # Poll the descriptor ourselves: changing pyserial's timeout would
@@ -118,18 +125,6 @@ class SerialTransport(Transport):
             return port.read(port.in_waiting or 1)
         except _PORT_ERRORS as exc:
             raise TransportError(f"{self.name}: read failed: {exc}") from exc
-
-    def _drain(self, port, deadline):
-        while True:
-            left = min(deadline - time.monotonic(), _DRAIN_QUIET)
-            if left <= 0:
-                return
-            try:
-                if not self._receive(port, left):
-                    return
-            except TransportError:
-                self.close()
-                return
 
     def __repr__(self):
         return f"SerialTransport({self.port!r}, baudrate={self.baudrate})"

@@ -8,48 +8,12 @@ per bus; it is opened on first use and reopened lazily after any failure.
 import socket
 import time
 
-from ..errors import ProtocolError, TransportError, TransportTimeout
+from ..errors import TransportError, TransportTimeout
 from .base import Transport
 
-#: how long a garbled reply may keep trickling in before we give up draining it
-_DRAIN_QUIET = 0.02
 #: consecutive timeouts after which the link itself is suspect (half-open TCP)
 _TIMEOUTS_BEFORE_RECONNECT = 3
 _CHUNK = 4096
-
-
-def read_frame(receive, frame_length, deadline, drain):
-    """Read bytes with ``receive(seconds_left)`` until one frame is complete.
-
-    ``receive`` returns the bytes available (at least one) or ``b""`` when
-    nothing arrived before its time ran out; it raises TransportError when the
-    link failed. Bytes after the frame are dropped (they can only be noise or
-    a late reply). On bytes that can never become a frame, ``drain`` is called
-    so the rest of the garbage does not pollute the next exchange, then the
-    ProtocolError propagates.
-    """
-    buffer = bytearray()
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TransportTimeout(_timeout_message(buffer))
-        chunk = receive(left)
-        if not chunk:
-            continue
-        buffer += chunk
-        try:
-            length = frame_length(bytes(buffer))
-        except ProtocolError:
-            drain(deadline)
-            raise
-        if length is not None and length <= len(buffer):
-            return bytes(buffer[:length])
-
-
-def _timeout_message(buffer):
-    if not buffer:
-        return "no reply before the deadline"
-    return f"incomplete reply before the deadline ({len(buffer)} bytes: {bytes(buffer[:32]).hex()})"
 
 
 class TcpTransport(Transport):
@@ -87,49 +51,62 @@ class TcpTransport(Transport):
             except OSError:
                 pass
 
-    def _fresh_socket(self):
-        """Return a connected socket with no stale input waiting on it.
+    def _fresh_socket(self, frame_length):
+        """Return a connected socket, what waited on it set aside (late replies).
 
         A connection the gateway closed meanwhile shows up here as end of
         file; it is replaced at once so the exchange can still go through.
         """
         sock = self._sock or self._connect()
-        if self._discard_stale(sock):
+        if self._set_aside_stale(sock, frame_length):
             return sock
         self.close()
         sock = self._connect()
-        if not self._discard_stale(sock):
+        if not self._set_aside_stale(sock, frame_length):
             self.close()
             raise TransportError(f"{self.name}: the gateway closed the new connection")
         return sock
 
+    def _set_aside_stale(self, sock, frame_length):
+        """Set aside the frames already received; False if the link is closed."""
+        stale, open_ = self._read_waiting(sock)
+        if stale:
+            self._set_aside_frames(stale, frame_length)
+        return open_
+
     @staticmethod
-    def _discard_stale(sock):
-        """Drop bytes already received (late replies, noise); False if the link is closed."""
+    def _read_waiting(sock):
+        """(bytes waiting on ``sock``, whether the link is still open), without blocking."""
         sock.setblocking(False)
+        data = bytearray()
         while True:
             try:
-                data = sock.recv(_CHUNK)
+                chunk = sock.recv(_CHUNK)
             except (BlockingIOError, InterruptedError):
-                return True
+                return bytes(data), True
             except OSError:
-                return False
-            if not data:
-                return False
+                return bytes(data), False
+            if not chunk:
+                return bytes(data), False
+            data += chunk
+
+    def listen(self, frame_length):
+        """Set aside the frames that arrived since the last exchange (no waiting)."""
+        with self.lock:
+            if self._sock is not None and not self._set_aside_stale(self._sock, frame_length):
+                self.close()
 
     # -- exchange -----------------------------------------------------------
-    def _exchange(self, request, frame_length, timeout, expect_reply):
-        sock = self._fresh_socket()
+    def _exchange(self, request, frame_length, timeout, expect_reply, check):
+        sock = self._fresh_socket(frame_length)
         deadline = time.monotonic() + timeout
         try:
             self._send_all(sock, bytes(request), deadline)
+            self.last_sent_at = time.monotonic()
             if not expect_reply:
                 return b""
-            reply = read_frame(
-                lambda left: self._receive(sock, left),
-                frame_length,
-                deadline,
-                lambda until: self._drain(sock, until),
+            reply = self._read_reply(
+                lambda left: self._receive(sock, left), frame_length, deadline, check
             )
         except TransportTimeout:
             self._count_timeout()
@@ -171,19 +148,6 @@ class TcpTransport(Transport):
         if not data:
             raise TransportError(f"{self.name}: the gateway closed the connection")
         return data
-
-    def _drain(self, sock, deadline):
-        """Swallow bytes until the line has been quiet a moment (or the deadline)."""
-        while True:
-            left = min(deadline - time.monotonic(), _DRAIN_QUIET)
-            if left <= 0:
-                return
-            try:
-                if not self._receive(sock, left):
-                    return
-            except TransportError:
-                self.close()
-                return
 
     def __repr__(self):
         return f"TcpTransport({self.host!r}, {self.port})"

@@ -1,0 +1,45 @@
+"""The layer order of the core: the one place that says which module may import which.
+
+Layers are listed from the bottom up. A module may import modules of its own
+layer and of the layers below it, never of a layer above (tests/test_layers.py
+reads every module's imports and checks it). An entry names a module
+(``"money"``) or a package (``"protocols"``: the package and everything in it).
+
+A new module goes into the lowest layer that holds everything it imports;
+the test fails, naming this file, for a module listed nowhere.
+"""
+
+LAYERS = (
+    # the words: band names, relay actions, ledger kinds... import nothing of the project
+    ("vocabulary", ("__init__", "layers", "vocabulary")),
+    # errors and exact money arithmetic
+    ("foundations", ("errors", "money")),
+    # one rule each: calendars, reading validation, wallet levels, apportionment, crypto
+    ("domain rules", ("calendar", "readings", "wallet", "apportion", "crypto")),
+    # what combines rules: the tariff engine, the disconnection policy
+    ("domain engines", ("tariff", "policy")),
+    # meter protocol codecs: bytes <-> frames and values, no I/O
+    ("protocols", ("protocols",)),
+    # links to the buses, and the Modbus register maps (codec-level descriptions)
+    ("links and maps", ("transports", "register_maps")),
+    # one driver per protocol family, over a transport
+    ("drivers", ("drivers",)),
+    # many meters on many buses in one cycle
+    ("poller", ("poller",)),
+    # simulated meters and gateways (speak the protocols, serve the maps)
+    ("simulator", ("simulator",)),
+    # the technician's command line
+    ("command line", ("cli",)),
+)
+
+
+def layer_of(module):
+    """Index in LAYERS of ``module`` (dotted, relative to the package, e.g.
+    ``"protocols.dlt645"``), or None if no layer lists it."""
+    best = None
+    for index, (_name, entries) in enumerate(LAYERS):
+        for entry in entries:
+            if module == entry or module.startswith(entry + "."):
+                if best is None or len(entry) > best[1]:
+                    best = (index, len(entry))
+    return None if best is None else best[0]
