@@ -82,7 +82,7 @@ def serve_simulator(config_path):
             "modbus-rtu", len(totals), gateway_index=index, baudrate=BAUD, turnaround=TURNAROUND
         )
         for meter, total in zip(gateway.meters.values(), totals):
-            meter.total_energy = Decimal(total)
+            meter.total = Decimal(total)
             meter.bands["flat"] = Decimal(total)  # the bench tariff reads the total only
         server.add_gateway(gateway)
         endpoints.append([gateway.host, gateway.port])

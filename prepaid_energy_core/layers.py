@@ -14,10 +14,16 @@ LAYERS = (
     ("vocabulary", ("__init__", "layers", "vocabulary")),
     # errors and exact money arithmetic
     ("foundations", ("errors", "money")),
-    # one rule each: calendars, reading validation, wallet levels, apportionment, crypto
-    ("domain rules", ("calendar", "readings", "wallet", "apportion", "crypto")),
-    # what combines rules: the tariff engine, the disconnection policy
-    ("domain engines", ("tariff", "policy")),
+    # report files built from plain rows (XLSX)
+    ("report builders", ("xlsx_export",)),
+    # one rule each: calendars, periods, reading validation, wallet levels, apportionment,
+    # crypto, what a remote command is and how it is verified
+    (
+        "domain rules",
+        ("calendar", "periods", "readings", "wallet", "apportion", "crypto", "commands"),
+    ),
+    # what combines rules: the tariff engine, the disconnection policy and its schedules
+    ("domain engines", ("tariff", "policy", "supply")),
     # meter protocol codecs: bytes <-> frames and values, no I/O
     ("protocols", ("protocols",)),
     # links to the buses, and the Modbus register maps (codec-level descriptions)
@@ -26,6 +32,8 @@ LAYERS = (
     ("drivers", ("drivers",)),
     # many meters on many buses in one cycle
     ("poller", ("poller",)),
+    # a head-end's gateways and buses: settings into transports and drivers, a read cycle
+    ("head-end", ("fieldbus",)),
     # simulated meters and gateways (speak the protocols, serve the maps)
     ("simulator", ("simulator",)),
     # the technician's command line

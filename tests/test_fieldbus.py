@@ -69,7 +69,7 @@ def test_one_cycle_over_several_gateways_reports_every_meter(server):
     mbtcp = server.add_gateway(make_gateway(PROTOCOL_MODBUS_TCP, 1, gateway_index=2))
     modbus.meters["2"].dead = True
     with modbus.meters["3"].lock:
-        modbus.meters["3"].total_energy = Decimal("123.45")
+        modbus.meters["3"].total = Decimal("123.45")
         modbus.meters["3"].relay_closed = False
     # a gateway nobody listens on: its port was freed
     gone = server.add_gateway(make_gateway(PROTOCOL_MODBUS_RTU, 2, gateway_index=3))
@@ -84,7 +84,7 @@ def test_one_cycle_over_several_gateways_reports_every_meter(server):
         budget=20,
     )
     assert set(cycle.readings) == {"m1", "m3", "t1", *(f"d{a}" for a in dlt.addresses)}
-    assert cycle.readings["m3"].total_energy == Decimal("123.45")
+    assert cycle.readings["m3"].total == Decimal("123.45")
     assert cycle.readings["m3"].relay_closed is False
     assert cycle.errors["m2"].kind == poller.ERROR_TIMEOUT
     assert {cycle.errors[k].kind for k in ("g1", "g2")} == {poller.ERROR_TRANSPORT}

@@ -278,13 +278,10 @@ class PrepaidMeter(models.Model):
 
     def _hw_reading_row(self, reading):
         """The row ``prepaid.reading._ingest`` takes, from a driver's MeterReading."""
-        total = getattr(reading, "total", None)
-        if total is None:
-            total = getattr(reading, "total_energy", None)
         row = {
             "meter_id": self.id,
             "timestamp": reading_timestamp(reading.timestamp),
-            "total": total,
+            "total": reading.total,
             "source": words.SOURCE_HARDWARE,
         }
         row.update(reading.bands or {})

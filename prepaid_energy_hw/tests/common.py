@@ -79,8 +79,8 @@ class HwCase(MoneyCase):
         sim = self.sim_meter(meter)
         with sim.lock:
             sim.advance()
-            delta = Decimal(str(total)) - sim.total_energy
-            sim.total_energy += delta
+            delta = Decimal(str(total)) - sim.total
+            sim.total += delta
             sim.bands[band] += delta
 
     def applied(self, meter=None, action=None):
