@@ -72,7 +72,7 @@ class PrepaidBatchTask(models.Model):
     floor_id = fields.Many2one(
         "prepaid.location", check_company=True, domain="[('location_type', '=', 'floor')]"
     )
-    meter_state = fields.Selection(list(METER_STATE_LABELS), string="State")
+    meter_state = fields.Selection(list(METER_STATE_LABELS), string="Meter state")
     tariff_filter_id = fields.Many2one("prepaid.tariff", string="Billed with", check_company=True)
     online_filter = fields.Selection(
         [("online", "Online"), ("offline", "Offline")], string="Online"
