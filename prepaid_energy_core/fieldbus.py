@@ -217,6 +217,20 @@ class BusDriver:
         return driver
 
     # -- what the poller and the command runner call ---------------------------------
+    def address_key(self, address):
+        """``address`` as replies spell it (the poller matches late replies with it)."""
+        return self.driver_for(address).address_key(address)
+
+    @property
+    def frame_length(self):
+        """The framing function of the bus's protocol (the poller listens for late replies)."""
+        return self.driver_for(next(iter(self.profiles), None)).frame_length
+
+    def reply_source(self, frame):
+        """The address of the meter an intact reply frame comes from (else None)."""
+        any_address = next(iter(self.profiles), None)
+        return self.driver_for(any_address).reply_source(frame)
+
     def read(self, address):
         return self.driver_for(address).read(address)
 

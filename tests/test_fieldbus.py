@@ -100,3 +100,27 @@ def test_scan_lists_the_addresses_that_answer(server):
     dlt = server.add_gateway(make_gateway(PROTOCOL_DLT645, 2, gateway_index=6))
     candidates = [*dlt.addresses, "000006000099"]
     assert scan(spec_of(dlt), candidates, 0.2) == dlt.addresses
+
+
+def test_slow_meters_proven_alive_by_their_late_replies_are_read(server):
+    # the meter answers after 0.35 s, the request timeout is 0.2 s: the first try times out,
+    # the late reply proves the meter alive and the poller retries it with a longer timeout
+    # (through the BusDriver, which tells the poller whose reply a late frame is). Another
+    # bus reads meanwhile: the slow bus listens for its late reply until that one is done.
+    slow = server.add_gateway(
+        make_gateway(PROTOCOL_MODBUS_RTU, 1, gateway_index=8, baudrate=9600, turnaround=0.35)
+    )
+    busy = server.add_gateway(
+        make_gateway(PROTOCOL_MODBUS_RTU, 12, gateway_index=9, baudrate=9600, turnaround=0.02)
+    )
+    plan = [
+        (
+            GatewaySpec(g.name, TRANSPORT_TCP, g.protocol, g.host, g.port, timeout=0.2),
+            [MeterSpec((g.name, address), address) for address in g.addresses],
+        )
+        for g in (slow, busy)
+    ]
+    cycle = read_cycle(plan, budget=30)
+    assert (slow.name, "1") in cycle.readings, cycle.errors
+    assert len(cycle.readings) == 13
+    assert (slow.name, "1") in cycle.poll.late_replies
