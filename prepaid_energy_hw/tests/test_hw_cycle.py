@@ -110,6 +110,30 @@ class TestHwCycle(HwCase):
         self.run_commands()
         self.assertEqual(self.applied(), ["trip"])
 
+    def test_holidays_and_emergency_credit_keep_the_supply(self):
+        calendar = self.env["prepaid.holiday.calendar"].create(
+            {
+                "name": "No-cut days",
+                "holiday_ids": [
+                    Command.create(
+                        {"name": "Today", "date": fields.Date.today(), "kind": "holiday"}
+                    )
+                ],
+            }
+        )
+        self.site.no_cut_calendar_id = calendar
+        account = self.open_metered_account(start=1000, amount=10)
+        self.set_register(1100)
+        self.read_cycle()
+        self.assertEqual(self.meter.policy_code, "no_cut_day")
+        self.site.no_cut_calendar_id = False
+        account.emergency_credit_amount = 100
+        account.action_activate_emergency_credit()
+        self.read_cycle()
+        self.assertEqual(self.meter.policy_code, "balance_ok")
+        self.assertFalse(self.commands())
+        self.assertEqual(self.applied(), [])
+
     def test_grace_period_and_protected_tenant(self):
         self.site.grace_hours = 1
         self.open_metered_account(start=1000, amount=10)
