@@ -16,8 +16,8 @@ LAYERS = (
     ("foundations", ("errors", "money")),
     # report files built from plain rows (XLSX)
     ("report builders", ("xlsx_export",)),
-    # one rule each: calendars, periods, reading validation, wallet levels, apportionment,
-    # crypto, what a remote command is and how it is verified
+    # one rule each: calendars, invoicing periods, reading validation, wallet levels,
+    # apportionment, crypto, what a remote command is and how it is verified
     (
         "domain rules",
         ("calendar", "periods", "readings", "wallet", "apportion", "crypto", "commands"),

@@ -12,6 +12,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SECTIONS = (
     ("DESCRIPTION.md", None),
+    ("INSTALL.md", "Installation"),
     ("CONFIGURE.md", "Configuration"),
     ("USAGE.md", "Usage"),
     ("CONTRIBUTORS.md", "Contributors"),

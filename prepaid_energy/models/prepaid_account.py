@@ -42,6 +42,16 @@ class PrepaidAccount(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "name desc, id desc"
     _check_company_auto = True
+    # what a cashier types to find a wallet: its number, the tenant, the unit, a meter
+    # serial or the tenant's phone (ui: issue 7 item 14)
+    _rec_names_search = [
+        "name",
+        "partner_id",
+        "unit_id",
+        "meter_ids.serial",
+        "partner_id.phone",
+        "partner_id.mobile",
+    ]
 
     name = fields.Char(required=True, readonly=True, copy=False, default="/", index="trigram")
     partner_id = fields.Many2one(

@@ -8,6 +8,8 @@ class PrepaidOccupancy(models.Model):
     _inherit = ["mail.thread"]
     _order = "date_from desc, id desc"
     _check_company_auto = True
+    # the tenant (name, e-mail, reference) or the unit (full path from the site, code)
+    _rec_names_search = ["partner_id", "unit_id"]
 
     partner_id = fields.Many2one(
         "res.partner", string="Tenant", required=True, index=True, tracking=True
@@ -120,6 +122,22 @@ class PrepaidOccupancy(models.Model):
                 raise UserError(self.env._("Only an active occupancy can end."))
             end = occupancy.date_to or max(today, occupancy.date_from)
             occupancy.write({"state": "ended", "date_to": end})
+
+    def action_open_account(self):
+        """The open wizard on this occupancy: tenant, unit and its free meters filled in."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Open an account"),
+            "res_model": "prepaid.account.open.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_occupancy_id": self.id,
+                "default_partner_id": self.partner_id.id,
+                "default_company_id": self.company_id.id,
+            },
+        }
 
     def action_view_accounts(self):
         self.ensure_one()

@@ -1,17 +1,25 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, format_datetime
+from odoo.tools.misc import formatLang
 
 from prepaid_energy_core import errors as core_errors
 from prepaid_energy_core import wallet
+from prepaid_energy_core.vocabulary import RECHARGE, REFUND, REVERSAL
 
+#: what a cashier's document does; the one list the model and the wizards use
 OPERATIONS = [
-    ("recharge", "Recharge"),
-    ("refund", "Refund"),
-    ("reversal", "Reversal"),
+    (RECHARGE, "Recharge"),
+    (REFUND, "Refund"),
+    (REVERSAL, "Reversal"),
 ]
 #: operations that give money back and so may need a manager's approval
-APPROVAL_OPERATIONS = ("refund", "reversal")
+APPROVAL_OPERATIONS = (REFUND, REVERSAL)
 MANAGER_GROUP = "prepaid_energy.group_prepaid_manager"
+#: one gapless series per company for recharges, refunds and reversals
+RECEIPT_SEQUENCE_CODE = "prepaid.recharge"
+RECEIPT_PREFIX = "PR/%(year)s/"
+APPROVAL_ACTIVITY_TYPE = "prepaid_energy.mail_activity_type_prepaid_approval"
 
 
 class PrepaidRecharge(models.Model):
@@ -24,7 +32,7 @@ class PrepaidRecharge(models.Model):
     name = fields.Char(
         string="Number", required=True, readonly=True, copy=False, default="/", index="trigram"
     )
-    operation = fields.Selection(OPERATIONS, required=True, default="recharge", tracking=True)
+    operation = fields.Selection(OPERATIONS, required=True, default=RECHARGE, tracking=True)
     account_id = fields.Many2one(
         "prepaid.account",
         string="Prepaid account",
@@ -71,6 +79,7 @@ class PrepaidRecharge(models.Model):
     balance_after = fields.Monetary(compute="_compute_balance_after")
     reason = fields.Text(tracking=True)
     external_reference = fields.Char(
+        string="Channel reference",
         copy=False,
         help="Reference of the channel (terminal receipt, transaction id). Unique per "
         "company, so a duplicated notification cannot credit twice.",
@@ -116,6 +125,43 @@ class PrepaidRecharge(models.Model):
 
     # ------------------------------------------------------------------ computes
 
+    @api.depends("name", "operation", "state", "account_id", "amount", "date", "partner_id")
+    @api.depends_context("prepaid_recharge_details")
+    def _compute_display_name(self):
+        """The receipt number, or what the document is while it has none.
+
+        With ``prepaid_recharge_details`` in the context (the reversal picker),
+        operation, amount, date and tenant follow, so the cashier picks the right one.
+        """
+        operations = dict(self._fields["operation"]._description_selection(self.env))
+        states = dict(self._fields["state"]._description_selection(self.env))
+        details = self.env.context.get("prepaid_recharge_details")
+        for recharge in self:
+            if recharge.name and recharge.name != "/":
+                name = recharge.name
+            else:
+                name = self.env._(
+                    "%(operation)s of %(account)s (%(state)s)",
+                    operation=operations.get(recharge.operation, ""),
+                    account=recharge.account_id.name or "",
+                    state=states.get(recharge.state, ""),
+                )
+            if details and recharge.amount:
+                name = " · ".join(
+                    part
+                    for part in (
+                        name,
+                        operations.get(recharge.operation, "")
+                        if recharge.name and recharge.name != "/"
+                        else "",
+                        formatLang(self.env, recharge.amount, currency_obj=recharge.currency_id),
+                        format_datetime(self.env, recharge.date, dt_format="short"),
+                        recharge.partner_id.name or "",
+                    )
+                    if part
+                )
+            recharge.display_name = name
+
     @api.depends("operation", "amount", "reversed_recharge_id.operation")
     def _compute_wallet_amount(self):
         for recharge in self:
@@ -154,11 +200,7 @@ class PrepaidRecharge(models.Model):
             # Said plainly here rather than by the database's CHECK constraint.
             if "amount" in vals and not (vals["amount"] or 0) > 0:
                 raise ValidationError(self.env._("The amount must be positive."))
-            if vals.get("name", "/") == "/":
-                account = self.env["prepaid.account"].browse(vals.get("account_id"))
-                vals["name"] = self.env["prepaid.account"]._next_number(
-                    account.company_id or self.env.company, "prepaid.recharge", "PR/"
-                )
+        # No number yet: it is drawn when the document is booked (see _execute).
         return super().create(vals_list)
 
     def write(self, vals):
@@ -252,11 +294,10 @@ class PrepaidRecharge(models.Model):
             raise UserError(
                 self.env._(
                     "Payment method %(method)s of %(journal)s has no outstanding account, so "
-                    "the payment would not be booked as the tenant's advance. Set one in "
-                    "Accounting > Configuration > Journals > %(journal)s (the journal's own "
-                    "cash or bank account is allowed).",
+                    "the payment would not be booked as the tenant's advance. %(how)s",
                     method=method.name,
                     journal=self.journal_id.display_name,
+                    how=self.journal_id._prepaid_outstanding_account_hint(expected),
                 )
             )
 
@@ -322,11 +363,13 @@ class PrepaidRecharge(models.Model):
             recharge._check_request()
             if recharge._needs_approval() and not is_manager:
                 recharge.state = "to_approve"
-                recharge.message_post(
+                # a note, not a mail: the cashier may have no e-mail address
+                recharge._message_log(
                     body=self.env._(
                         "Above the site's approval limit: waiting for a manager's approval."
                     )
                 )
+                recharge._schedule_approval_activities()
                 continue
             recharge._execute()
         return True
@@ -340,6 +383,7 @@ class PrepaidRecharge(models.Model):
                 raise UserError(self.env._("Only a document waiting for approval can be approved."))
             recharge._check_request()
             recharge._execute()
+        self._close_approval_activities(self.env._("Approved."))
         return True
 
     def action_reject(self):
@@ -350,7 +394,45 @@ class PrepaidRecharge(models.Model):
             if recharge.state != "to_approve":
                 raise UserError(self.env._("Only a document waiting for approval can be rejected."))
         self.write({"state": "rejected"})
+        self._close_approval_activities(self.env._("Rejected."))
         return True
+
+    # ------------------------------------------------------------------ approvals
+
+    def _approvers_sudo(self):
+        """Who may approve this document: the active prepaid managers of its company
+        (read as superuser: a cashier may not read users' groups)."""
+        self.ensure_one()
+        return (
+            self.env.ref(MANAGER_GROUP)
+            .sudo()
+            .users.filtered(
+                lambda user: user.active and not user.share and self.company_id in user.company_ids
+            )
+        )
+
+    def _schedule_approval_activities(self):
+        """A to-do for each manager who may approve, on the document that waits."""
+        for recharge in self:
+            summary = self.env._(
+                "Approve %(operation)s of %(amount)s for %(tenant)s",
+                operation=recharge._operation_label(),
+                amount=recharge.account_id._format_amount(recharge.amount),
+                tenant=recharge.partner_id.display_name,
+            )
+            for user_sudo in recharge._approvers_sudo():
+                # privileged: the cashier may neither read users nor send mail in
+                # their name (the assigned manager is told by e-mail)
+                recharge.sudo().activity_schedule(
+                    APPROVAL_ACTIVITY_TYPE,
+                    user_id=user_sudo.id,
+                    summary=summary,
+                    note=recharge.reason or "",
+                )
+
+    def _close_approval_activities(self, feedback):
+        """Whoever decided, the request no longer waits for anyone."""
+        self.sudo().activity_feedback([APPROVAL_ACTIVITY_TYPE], feedback=feedback)
 
     def action_print_receipt(self):
         return self.env.ref("prepaid_energy.action_report_prepaid_recharge_receipt").report_action(
@@ -370,6 +452,10 @@ class PrepaidRecharge(models.Model):
         account = recharge.account_id
         account._lock_for_update()
         recharge._check_request()  # again, under the lock: the balance is now final
+        if recharge.name == "/":
+            # drawn in this transaction, once the document is valid: a booking that
+            # fails from here on rolls the number back with it
+            recharge.name = recharge._next_receipt_number()
         if recharge.operation == "reversal":
             ledger_vals = recharge._book_reversal()
         else:
@@ -380,6 +466,43 @@ class PrepaidRecharge(models.Model):
         if self.state == "to_approve" or recharge._needs_approval():
             values.update(approved_by_id=self.env.user.id, approval_date=fields.Datetime.now())
         recharge.write(values)
+
+    def _next_receipt_number(self):
+        """The next number of the company's gapless receipt series.
+
+        The series is an ``ir.sequence`` with ``no_gap`` implementation: its
+        counter is a row updated in the booking transaction (PostgreSQL
+        sequences, the standard implementation, never roll back). A series
+        created as standard by an earlier version is switched on first use,
+        carrying on from its next number.
+        """
+        self.ensure_one()
+        company = self.company_id
+        Sequence = self.env["ir.sequence"].sudo()
+        sequence = Sequence.search(
+            [("code", "=", RECEIPT_SEQUENCE_CODE), ("company_id", "=", company.id)],
+            order="id",
+            limit=1,
+        )
+        if not sequence:
+            # First use in this company. Touching the company row makes a concurrent
+            # first use wait, fail to serialize and retry: it then finds this series.
+            self.env.cr.execute(
+                SQL("UPDATE res_company SET write_date = write_date WHERE id = %s", company.id)
+            )
+            sequence = Sequence.create(
+                {
+                    "name": f"{RECEIPT_SEQUENCE_CODE} ({company.name})",
+                    "code": RECEIPT_SEQUENCE_CODE,
+                    "implementation": "no_gap",
+                    "prefix": RECEIPT_PREFIX,
+                    "padding": 5,
+                    "company_id": company.id,
+                }
+            )
+        elif sequence.implementation != "no_gap":
+            sequence.write({"implementation": "no_gap", "number_next": sequence.number_next_actual})
+        return sequence.next_by_id()
 
     def _book_payment(self):
         payment = self.env["account.payment"].create(self._prepare_payment_vals())

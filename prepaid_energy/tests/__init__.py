@@ -12,6 +12,7 @@ from . import test_billing_pricing
 # money side
 from . import test_cashier_flow
 from . import test_cashier_rules
+from . import test_cashier_first_use
 from . import test_accounting_invoice
 from . import test_accounting_cutoff
 from . import test_accounting_precision
@@ -22,3 +23,4 @@ from . import test_money_alarms
 from . import test_money_multicompany
 from . import test_concurrency_wallet
 from . import test_core_error_bridge
+from . import test_tour_first_use

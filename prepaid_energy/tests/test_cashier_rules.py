@@ -64,21 +64,16 @@ class TestCashierRules(MoneyCase):
             UserError, "has no outstanding account", amount=10.0, journal_id=wechat.id
         )
 
-    def test_a_new_cash_desk_sells_credit_once_set_up(self):
+    def test_a_new_cash_desk_sells_credit_at_once(self):
         # A cash journal as Odoo creates it has methods without an outstanding
-        # account; the install hook's method gives them the journal's own cash
-        # account (and leaves a bank journal to its statement matching).
+        # account; this module gives them the journal's own cash account as soon
+        # as the journal exists (and leaves a bank journal to its statement matching).
         desk = self.env["account.journal"].create(
             {"name": "Desk 2", "code": "CSH2", "type": "cash", "company_id": self.company.id}
         )
         wechat = self.env["account.journal"].create(
             {"name": "WeChat Pay", "code": "WCP2", "type": "bank", "company_id": self.company.id}
         )
-        self.assertFalse(desk.inbound_payment_method_line_ids.payment_account_id)
-        self._assert_refused(
-            UserError, "has no outstanding account", amount=10.0, journal_id=desk.id
-        )
-        (desk | wechat)._prepaid_book_cash_directly()
         self.assertEqual(
             desk.inbound_payment_method_line_ids.payment_account_id, desk.default_account_id
         )
@@ -88,6 +83,11 @@ class TestCashierRules(MoneyCase):
         self.assertFalse(wechat.inbound_payment_method_line_ids.payment_account_id)
         recharge = self._recharge(self.account, 10.0, journal_id=desk.id)
         self.assertIn(desk.default_account_id, recharge.payment_id.move_id.line_ids.account_id)
+        # a bank journal turned into a cash desk gets the same
+        wechat.write({"type": "cash"})
+        self.assertEqual(
+            wechat.inbound_payment_method_line_ids.payment_account_id, wechat.default_account_id
+        )
 
     def test_a_channel_defaults_to_a_method_that_books_an_entry(self):
         # A card terminal journal: its first inbound method books nothing; a

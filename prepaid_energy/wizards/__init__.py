@@ -2,6 +2,7 @@
 from . import prepaid_reading_import
 
 # money side
+from . import prepaid_channel_mixin
 from . import prepaid_account_open_wizard
 from . import prepaid_account_meter_line
 from . import prepaid_recharge_wizard

@@ -1,6 +1,8 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
+from prepaid_energy_core.vocabulary import REFUND
+
 from ..models.prepaid_recharge import MANAGER_GROUP
 
 
@@ -8,6 +10,7 @@ class PrepaidAccountCloseWizard(models.TransientModel):
     """Close an account: final readings, final invoice, settle what is left, close meters."""
 
     _name = "prepaid.account.close.wizard"
+    _inherit = ["prepaid.channel.mixin"]
     _description = "Close a prepaid account"
 
     account_id = fields.Many2one(
@@ -24,19 +27,8 @@ class PrepaidAccountCloseWizard(models.TransientModel):
         default="refund",
         help="What happens to a positive balance once the final invoice is out.",
     )
-    journal_id = fields.Many2one(
-        "account.journal",
-        string="Refund channel",
-        domain="[('type', 'in', ('cash', 'bank')), ('company_id', '=', company_id)]",
-    )
-    payment_method_line_id = fields.Many2one(
-        "account.payment.method.line",
-        string="Payment method",
-        compute="_compute_payment_method_line_id",
-        store=True,
-        readonly=False,
-        domain="[('journal_id', '=', journal_id), ('payment_type', '=', 'outbound')]",
-    )
+    journal_id = fields.Many2one(string="Refund channel")
+    payment_type = fields.Selection(default="outbound")
     transfer_account_id = fields.Many2one(
         "prepaid.account",
         string="Transfer to",
@@ -44,11 +36,6 @@ class PrepaidAccountCloseWizard(models.TransientModel):
         "('company_id', '=', company_id)]",
     )
     reason = fields.Text()
-
-    @api.depends("journal_id")
-    def _compute_payment_method_line_id(self):
-        for wizard in self:
-            wizard.payment_method_line_id = wizard.journal_id._prepaid_payment_method("outbound")
 
     @api.onchange("account_id")
     def _onchange_account_id(self):
@@ -103,7 +90,7 @@ class PrepaidAccountCloseWizard(models.TransientModel):
         balance = account.balance
         closing_vals = self._settle(balance)
         account.sudo().write({"state": "closed", "date_closed": fields.Datetime.now()})
-        account.message_post(
+        account._message_log(
             body=self.env._("Account closed. %(reason)s", reason=self.reason or "")
         )
         return (
@@ -140,14 +127,12 @@ class PrepaidAccountCloseWizard(models.TransientModel):
                 "transfer_account_id": self.transfer_account_id.id,
             }
         refund = self.env["prepaid.recharge"].create(
-            {
-                "operation": "refund",
-                "account_id": account.id,
-                "amount": balance,
-                "journal_id": self.journal_id.id,
-                "payment_method_line_id": self.payment_method_line_id.id,
-                "reason": self.env._("Refund at closing. %(reason)s", reason=self.reason or ""),
-            }
+            self._prepare_recharge_vals(
+                account,
+                balance,
+                operation=REFUND,
+                reason=self.env._("Refund at closing. %(reason)s", reason=self.reason or ""),
+            )
         )
         if refund._needs_approval() and not self.env.user.has_group(MANAGER_GROUP):
             raise UserError(

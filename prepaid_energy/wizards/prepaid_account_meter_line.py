@@ -11,7 +11,7 @@ class PrepaidAccountMeterLine(models.TransientModel):
     close_wizard_id = fields.Many2one("prepaid.account.close.wizard", ondelete="cascade")
     meter_id = fields.Many2one("prepaid.meter", required=True)
     last_total = fields.Float(related="meter_id.last_total", string="Last reading")
-    last_reading_date = fields.Datetime(related="meter_id.last_reading_date")
+    last_reading_date = fields.Datetime(related="meter_id.last_reading_date", string="Read on")
     reading_total = fields.Float(
         string="Register reading",
         digits=(16, 4),

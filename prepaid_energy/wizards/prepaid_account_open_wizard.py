@@ -6,6 +6,7 @@ class PrepaidAccountOpenWizard(models.TransientModel):
     """Open a prepaid account for a tenant, or add meters to an open one."""
 
     _name = "prepaid.account.open.wizard"
+    _inherit = ["prepaid.channel.mixin"]
     _description = "Open a prepaid account"
 
     account_id = fields.Many2one(
@@ -22,6 +23,8 @@ class PrepaidAccountOpenWizard(models.TransientModel):
     occupancy_id = fields.Many2one(
         "prepaid.occupancy",
         domain="[('company_id', '=', company_id), ('state', '!=', 'ended')]",
+        help="Type the tenant, the unit or the site. The account takes the occupancy's unit, "
+        "and from the unit's site its alarm thresholds, approval limit and tariff.",
     )
     line_ids = fields.One2many(
         "prepaid.account.meter.line", "open_wizard_id", string="Meters and start readings"
@@ -45,29 +48,18 @@ class PrepaidAccountOpenWizard(models.TransientModel):
     )
     meter_balance_meter_id = fields.Many2one("prepaid.meter", string="Old meter")
     first_recharge_amount = fields.Monetary(string="First recharge")
-    journal_id = fields.Many2one(
-        "account.journal",
-        string="Channel",
-        domain="[('type', 'in', ('cash', 'bank')), ('company_id', '=', company_id)]",
-    )
-    payment_method_line_id = fields.Many2one(
-        "account.payment.method.line",
-        string="Payment method",
-        compute="_compute_payment_method_line_id",
-        store=True,
-        readonly=False,
-        domain="[('journal_id', '=', journal_id), ('payment_type', '=', 'inbound')]",
-    )
 
     @api.depends("transfer_account_id")
     def _compute_transfer_amount(self):
         for wizard in self:
             wizard.transfer_amount = max(wizard.transfer_account_id.balance, 0.0)
 
-    @api.depends("journal_id")
-    def _compute_payment_method_line_id(self):
-        for wizard in self:
-            wizard.payment_method_line_id = wizard.journal_id._prepaid_payment_method("inbound")
+    @api.onchange("partner_id")
+    def _onchange_partner_id(self):
+        """A tenant with one current occupancy: that is the one (and its meters)."""
+        if self.partner_id and self.occupancy_id.partner_id != self.partner_id:
+            occupancies = self._current_occupancies()
+            self.occupancy_id = occupancies if len(occupancies) == 1 else False
 
     @api.onchange("occupancy_id")
     def _onchange_occupancy_id(self):
@@ -81,10 +73,69 @@ class PrepaidAccountOpenWizard(models.TransientModel):
                 for meter in free_meters
             ]
 
+    def _current_occupancies(self):
+        """The tenant's occupancies that have not ended, in the wizard's company."""
+        return self.env["prepaid.occupancy"].search(
+            [
+                ("partner_id", "=", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                ("state", "!=", "ended"),
+            ]
+        )
+
+    def _fill_occupancy(self):
+        """A new account belongs to an occupancy: take the tenant's only one, or refuse.
+
+        Without a unit the account has no site, so no alarm thresholds, no
+        approval limit and no default tariff, and its unit cannot be set once
+        it is open: a property manager expects every wallet to sit in a unit.
+        """
+        self.ensure_one()
+        if self.account_id:
+            return
+        if self.occupancy_id:
+            self.partner_id = self.partner_id or self.occupancy_id.partner_id
+            return
+        if not self.partner_id:
+            raise UserError(
+                self.env._(
+                    "Choose the occupancy (type the tenant, the unit or the site): the "
+                    "account takes its unit, and from the unit's site its alarm "
+                    "thresholds, approval limit and tariff."
+                )
+            )
+        occupancies = self._current_occupancies()
+        if not occupancies:
+            menu = self.env.ref("prepaid_energy.menu_prepaid_occupancy").sudo()
+            raise UserError(
+                self.env._(
+                    "%(tenant)s occupies no unit yet. Create the occupancy first in "
+                    "%(menu)s (tenant, unit, start date), then open the account for it.",
+                    tenant=self.partner_id.display_name,
+                    menu=menu.complete_name.replace("/", " > "),
+                )
+            )
+        if len(occupancies) > 1:
+            raise UserError(
+                self.env._(
+                    "%(tenant)s occupies several units (%(units)s): choose the occupancy.",
+                    tenant=self.partner_id.display_name,
+                    units=", ".join(occupancies.unit_id.mapped("complete_name")),
+                )
+            )
+        self.occupancy_id = occupancies
+
     def _check_input(self):
         self.ensure_one()
-        if not self.account_id and not self.partner_id:
-            raise UserError(self.env._("Choose the tenant (or the occupancy)."))
+        occupancy = self.occupancy_id
+        if not self.account_id and self.partner_id != occupancy.partner_id:
+            raise UserError(
+                self.env._(
+                    "The occupancy %(occupancy)s is not %(tenant)s's.",
+                    occupancy=occupancy.display_name,
+                    tenant=self.partner_id.display_name,
+                )
+            )
         if self.account_id and not self.line_ids:
             raise UserError(self.env._("Choose the meters to add."))
         meters = self.line_ids.meter_id
@@ -107,6 +158,7 @@ class PrepaidAccountOpenWizard(models.TransientModel):
     def action_confirm(self):
         self.ensure_one()
         self.env["prepaid.account"].check_access("create")
+        self._fill_occupancy()
         self._check_input()
         # All or nothing: a refused step leaves no half-opened account behind.
         with self.env.cr.savepoint():
@@ -139,7 +191,8 @@ class PrepaidAccountOpenWizard(models.TransientModel):
         for line in self.line_ids:
             line.meter_id._open_on_account(account, line.reading_total)
         if self.line_ids:
-            account.message_post(
+            # a note, not a mail: the officer may have no e-mail address
+            account._message_log(
                 body=self.env._(
                     "Meters opened: %(meters)s.",
                     meters=", ".join(
@@ -186,13 +239,10 @@ class PrepaidAccountOpenWizard(models.TransientModel):
         if not self.first_recharge_amount:
             return
         recharge = self.env["prepaid.recharge"].create(
-            {
-                "operation": "recharge",
-                "account_id": account.id,
-                "amount": self.first_recharge_amount,
-                "journal_id": self.journal_id.id,
-                "payment_method_line_id": self.payment_method_line_id.id,
-                "reason": self.env._("First recharge at opening"),
-            }
+            self._prepare_recharge_vals(
+                account,
+                self.first_recharge_amount,
+                reason=self.env._("First recharge at opening"),
+            )
         )
         recharge.action_confirm()

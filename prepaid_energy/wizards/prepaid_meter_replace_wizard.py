@@ -67,7 +67,7 @@ class PrepaidMeterReplaceWizard(models.TransientModel):
                 new.unit_id = old.unit_id
             new._open_on_account(self.account_id, self.new_start_total)
             self.account_id.sudo()._sync_meter_states()
-            self.account_id.message_post(
+            self.account_id._message_log(
                 body=self.env._(
                     "Meter %(old)s (final reading %(final)s) replaced by %(new)s (start reading "
                     "%(start)s). %(reason)s",
