@@ -16,6 +16,7 @@ from prepaid_energy_core.errors import PrepaidEnergyError
 
 from ..tools.bulk_update import update_rows
 from ..tools.policy_inputs import PolicyContext
+from .prepaid_account import DEFER_POLICY
 from .prepaid_gateway import ONLINE_STATES
 
 _logger = logging.getLogger(__name__)
@@ -267,7 +268,9 @@ class PrepaidMeter(models.Model):
         if not readings:
             return self.env["prepaid.reading"]
         rows = [meter._hw_reading_row(reading) for meter, reading in readings.items()]
-        result = self.env["prepaid.reading"]._ingest(rows)
+        # the cycle applies the policy once for all its meters, after the billing
+        Reading = self.env["prepaid.reading"].with_context(**{DEFER_POLICY: True})
+        result = Reading._ingest(rows)
         for row, reason in result["rejected"]:
             _logger.warning("reading of meter %s refused: %s", row.get("meter_id"), reason)
         created = result["created"]
@@ -736,8 +739,9 @@ class PrepaidMeter(models.Model):
         return rows
 
     def action_export_status_xlsx(self):
-        """Download the live status of these meters (all of them when none is selected)."""
-        meters = self or self.search([])
+        """Download the live status of these meters (when none is selected: every meter
+        of the companies the user works in)."""
+        meters = self or self.search([("company_id", "in", self.env.companies.ids)])
         attachment = self.env["prepaid.batch.task"]._status_attachment(meters)
         return {
             "type": "ir.actions.act_url",
