@@ -299,7 +299,11 @@ class PrepaidMeterCommand(models.Model):
                         results[spec.key] = ("error", observation)
                         continue
                     plans[spec.key] = planned = core.plan(spec, observation)
-                    if planned.kind == core.PLAN_SEND:
+                    if planned.kind == core.PLAN_SEND and spec.deadline and now > spec.deadline:
+                        # sent before, not in effect, too late to send again: never journalled
+                        expired = core.Outcome(core.EXPIRED, self.env._("deadline passed"))
+                        results[spec.key] = ("outcome", expired, planned)
+                    elif planned.kind == core.PLAN_SEND:
                         to_send[bus].append(spec)
                     else:
                         results[spec.key] = ("plan", planned, observation)

@@ -172,6 +172,18 @@ class TestHwFaults(HwCase):
         self.assertEqual(trip.state, "expired")
         self.assertEqual(self.applied(), [])
 
+    def test_sent_command_past_its_deadline_is_read_back_then_expires(self):
+        self.open_metered_account(start=1000, amount=100)
+        self.sim.faults = FaultPlan([f"lost=every:2@{self.meter.bus_address}"])
+        trip = self.meter.with_user(self.officer)._hw_staff_command("trip")
+        self.run_commands()
+        self.assertEqual((trip.state, len(trip.attempt_ids)), ("sent", 1))
+        self.sim.faults = FaultPlan()
+        self.run_commands(later=1200)  # past the 15-minute deadline
+        self.assertEqual(trip.state, "expired")
+        self.assertEqual(len(trip.attempt_ids), 1, "read back, not sent again")
+        self.assertEqual(self.applied(), [])
+
     def test_idempotency_key_queues_once(self):
         Command = self.env["prepaid.meter.command"]
         vals = {
