@@ -14,14 +14,26 @@ LAYERS = (
     ("vocabulary", ("__init__", "layers", "vocabulary")),
     # errors and exact money arithmetic
     ("foundations", ("errors", "money")),
+    # report files built from plain rows (XLSX)
+    ("report builders", ("xlsx_export",)),
     # one rule each: calendars, invoicing periods, reading validation, wallet levels,
-    # apportionment, crypto, tenant self-service (portal projections, limits, notices)
+    # apportionment, crypto, what a remote command is and how it is verified, tenant
+    # self-service (portal projections, rate limits, notification rules)
     (
         "domain rules",
-        ("calendar", "periods", "readings", "wallet", "apportion", "crypto", "selfservice"),
+        (
+            "calendar",
+            "periods",
+            "readings",
+            "wallet",
+            "apportion",
+            "crypto",
+            "commands",
+            "selfservice",
+        ),
     ),
-    # what combines rules: the tariff engine, the disconnection policy
-    ("domain engines", ("tariff", "policy")),
+    # what combines rules: the tariff engine, the disconnection policy and its schedules
+    ("domain engines", ("tariff", "policy", "supply")),
     # meter protocol codecs: bytes <-> frames and values, no I/O
     ("protocols", ("protocols",)),
     # links to the buses, and the Modbus register maps (codec-level descriptions)
@@ -30,6 +42,8 @@ LAYERS = (
     ("drivers", ("drivers",)),
     # many meters on many buses in one cycle
     ("poller", ("poller",)),
+    # a head-end's gateways and buses: settings into transports and drivers, a read cycle
+    ("head-end", ("fieldbus",)),
     # simulated meters and gateways (speak the protocols, serve the maps)
     ("simulator", ("simulator",)),
     # the technician's command line
