@@ -1,0 +1,2 @@
+from . import prepaid_meter_command
+from . import prepaid_meter
