@@ -45,7 +45,7 @@ class PaymentTransaction(models.Model):
         tenant's browser comes back to poll."""
         done = super()._set_done(state_message, extra_allowed_states)
         if done.filtered("prepaid_account_id"):
-            self.env.ref("payment.cron_post_process_payment_tx")._trigger()
+            self.env.ref("payment.cron_post_process_payment_tx").sudo()._trigger()
         return done
 
     def _post_process(self):

@@ -37,9 +37,14 @@ class TestPortalTopup(TopupCase):
         self.assertEqual(tx.landing_route, f"/my/prepaid/accounts/{self.account.id}?topup=1")
         self.assertFalse(self._credits(), "nothing is credited before the provider says paid")
 
+        cron = self.env.ref("payment.cron_post_process_payment_tx")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        triggers = Trigger.search_count([("cron_id", "=", cron.id)])
         _result, error = self._simulate(tx.reference)
         self.assertFalse(error)
         self.assertEqual(tx.state, "done")
+        # credited right after this commit, even if the tenant's browser never polls
+        self.assertGreater(Trigger.search_count([("cron_id", "=", cron.id)]), triggers)
         # a duplicate of the notification changes nothing
         _result, error = self._simulate(tx.reference)
         self.assertFalse(error)
