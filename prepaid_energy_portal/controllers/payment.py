@@ -57,7 +57,7 @@ class PrepaidTopupPortal(PrepaidPortal):
                 "presets": account_sudo._portal_topup_presets()
                 if account_sudo.state == "open"
                 else (),
-                "amount": amount,
+                "amount_text": amount,  # what was typed ("amount" is the payment form's)
                 "error": None,
             }
         )

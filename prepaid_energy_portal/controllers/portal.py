@@ -73,6 +73,9 @@ class PrepaidPortal(payment_portal.PaymentPortal):
         values = super()._prepare_home_portal_values(counters)
         for counter, model in (
             ("prepaid_account_count", "prepaid.account"),
+            # the notification settings card shows for a tenant with an account (the
+            # portal shows a card per counter: it needs its own)
+            ("prepaid_settings_count", "prepaid.account"),
             ("prepaid_meter_count", "prepaid.meter"),
             ("prepaid_recharge_count", "prepaid.recharge"),
         ):

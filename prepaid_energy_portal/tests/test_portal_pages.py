@@ -20,21 +20,18 @@ class TestPortalPages(PortalCase):
         for url in ("/my/prepaid/accounts", "/my/prepaid/meters", "/my/prepaid/recharges"):
             self.assertIn(f'href="{url}"', response.text)
         self.assertIn('href="/my/prepaid/link"', response.text)
-        counters, error = self._json(
-            "/my/counters",
-            {
-                "counters": [
-                    "prepaid_account_count",
-                    "prepaid_meter_count",
-                    "prepaid_recharge_count",
-                ]
-            },
-        )
+        names = [
+            "prepaid_account_count",
+            "prepaid_settings_count",
+            "prepaid_meter_count",
+            "prepaid_recharge_count",
+        ]
+        counters, error = self._json("/my/counters", {"counters": names})
         self.assertFalse(error)
-        self.assertEqual(
-            counters,
-            {"prepaid_account_count": 1, "prepaid_meter_count": 3, "prepaid_recharge_count": 1},
-        )
+        self.assertEqual(counters, dict(zip(names, (1, 1, 3, 1))))
+        # one card per counter: the portal's script shows the first card of each only
+        for name in names:
+            self.assertEqual(response.text.count(f'data-placeholder_count="{name}"'), 1, name)
 
     def test_lists_show_the_tenant_records(self):
         accounts = self._get("/my/prepaid/accounts")
