@@ -149,9 +149,9 @@ class PricedLine:
 class PeriodCharges:
     """The charge lines of one invoicing period: one consumption ledger line.
 
-    ``start`` is the start of the first interval priced in the period and
-    ``end`` the end of the last (a reading's time, or the period boundary
-    when an interval straddles it), both naive UTC.
+    ``start`` and ``end`` (naive UTC) bound the part of the run in the period:
+    the first and last readings' times, or the period's boundaries where the
+    run goes on across them.
     """
 
     start: datetime.datetime
@@ -270,6 +270,7 @@ def _periods(lines, engine, utc_of, readings, zone, cuts):
                 return candidate
         return min(max(calendar.to_utc(moment, zone), low), high)
 
+    bounds = [utc_moments[0], *(calendar.to_utc(cut, zone) for cut in cuts), utc_moments[-1]]
     by_period = {}
     for line in lines:
         # a line ends at the end of an interval or inside it: the reading at or after
@@ -281,11 +282,11 @@ def _periods(lines, engine, utc_of, readings, zone, cuts):
         by_period.setdefault(bisect.bisect_right(cuts, line.start), []).append(priced)
     return tuple(
         PeriodCharges(
-            start=min(priced.start for priced in period_lines),
-            end=max(priced.end for priced in period_lines),
+            start=bounds[period],
+            end=bounds[period + 1],
             amount=sum((priced.line.amount for priced in period_lines), _ZERO),
             quantity=sum((priced.line.quantity for priced in period_lines), _ZERO),
             lines=tuple(period_lines),
         )
-        for _period, period_lines in sorted(by_period.items())
+        for period, period_lines in sorted(by_period.items())
     )

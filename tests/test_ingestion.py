@@ -138,7 +138,8 @@ def test_charges_link_to_the_reading_whose_interval_they_priced():
         ("peak", True, DT(2025, 1, 16, 9, 0), DT(2025, 1, 16, 9, 30), "r2"),
         ("peak", False, DT(2025, 1, 16, 9, 0), DT(2025, 1, 16, 9, 30), "r2"),
     ]
-    assert (period.start, period.end) == (DT(2025, 1, 16, 8, 30), DT(2025, 1, 16, 9, 30))
+    # the run: from the start reading to the last one (its interval priced nothing)
+    assert (period.start, period.end) == (DT(2025, 1, 16, 8, 30), DT(2025, 1, 16, 10, 0))
     assert (period.quantity, period.amount) == (D(3), D("1.00"))
 
 
@@ -257,3 +258,6 @@ def test_every_charge_lies_in_the_readings_it_priced_and_links_to_the_last(histo
             assert not any(charges.start < boundary < charges.end for boundary in boundaries)
     for charges in priced.periods:
         assert charges.amount == sum(line.line.amount for line in charges.lines)
+        assert all(charges.start <= line.start < line.end <= charges.end for line in charges.lines)
+    spans = [(charges.start, charges.end) for charges in priced.periods]
+    assert all(before[1] <= after[0] for before, after in zip(spans, spans[1:]))

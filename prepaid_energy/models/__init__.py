@@ -1,4 +1,5 @@
 # property side
+from . import prepaid_bulk_mixin
 from . import prepaid_holiday_calendar
 from . import prepaid_holiday
 from . import prepaid_tariff

@@ -12,8 +12,8 @@ from odoo.tools.misc import formatLang
 from prepaid_energy_core import errors as core_errors
 from prepaid_energy_core import money, wallet
 
+from ..tools import bulk
 from .prepaid_ledger_line import INVOICED_KINDS
-from .prepaid_reading import pg_array
 
 ALARM_LEVELS = [
     ("normal", "Normal"),
@@ -378,18 +378,18 @@ class PrepaidAccount(models.Model):
         # wallet only has to be one the user may see. Posting itself is
         # privileged: cashiers never write accounts or ledger lines directly.
         accounts.check_access("read")
-        accounts = accounts.sudo()
-        Line = Line.sudo()
-        accounts._lock_for_update()
-        accounts.fetch(POSTING_FIELDS)  # one query, not every column on first use
-        accounts._check_open_for_posting()
-        by_id = {account.id: account for account in accounts}  # keeps one prefetch set
+        accounts_sudo = accounts.sudo()
+        line_sudo = Line.sudo()
+        accounts_sudo._lock_for_update()
+        accounts_sudo.fetch(POSTING_FIELDS)  # one query, not every column on first use
+        accounts_sudo._check_open_for_posting()
+        by_id = {account.id: account for account in accounts_sudo}  # keeps one prefetch set
         # per company: the related currency_id costs a compute per account
-        currencies = {company: company.currency_id for company in accounts.company_id}
-        currency_of = {account.id: currencies[account.company_id] for account in accounts}
+        currencies = {company: company.currency_id for company in accounts_sudo.company_id}
+        currency_of = {account.id: currencies[account.company_id] for account in accounts_sudo}
         old_balances = {
             account.id: account._to_decimal(account.balance, currency_of[account.id])
-            for account in accounts
+            for account in accounts_sudo
         }
         running = dict(old_balances)
         moves = defaultdict(list)  # account id -> [(kind, amount)] in posting order
@@ -397,15 +397,13 @@ class PrepaidAccount(models.Model):
         for vals in vals_list:
             account = by_id[vals["account_id"]]
             amount = account._to_decimal(vals["amount"], currency_of[account.id])
-            Line._check_sign(account, vals["kind"], amount)
+            line_sudo._check_sign(account, vals["kind"], amount)
             running[account.id] += amount
             moves[account.id].append((vals["kind"], amount))
-            prepared.append(
-                {**vals, "amount": float(amount), "balance_after": float(running[account.id])}
-            )
-        lines = Line._insert_posted(prepared)
-        accounts._write_balances(running)
-        accounts._apply_wallet_rules(moves, old_balances)
+            prepared.append({**vals, "amount": amount, "balance_after": running[account.id]})
+        lines = line_sudo._insert_posted(prepared)
+        accounts_sudo._write_balances(running)
+        accounts_sudo._apply_wallet_rules(moves, old_balances)
         return lines.with_env(self.env)
 
     def _write_balances(self, balances):
@@ -416,21 +414,8 @@ class PrepaidAccount(models.Model):
         retry. The new lines were summed under the lock, so the old balance plus
         them is the compute's sum, without summing the whole ledger again.
         """
-        balance = self._fields["balance"]
-        self.env.remove_to_compute(balance, self)  # marked by the lines just inserted
-        self.flush_recordset(["balance"])
-        self.env.cr.execute(
-            SQL(
-                "UPDATE prepaid_account a SET balance = v.balance, write_uid = %s, write_date = %s"
-                " FROM unnest(%s::int4[], %s::numeric[]) AS v(id, balance) WHERE a.id = v.id",
-                self.env.uid,
-                self.env.cr.now(),
-                pg_array(balances),
-                pg_array(balances.values()),
-            )
-        )
-        self.invalidate_recordset(["balance", "write_uid", "write_date"], flush=False)
-        self.modified(["balance"])
+        self.env.remove_to_compute(self._fields["balance"], self)  # marked by the new lines
+        bulk.write(self, ["balance"], list(balances.items()))
 
     def _apply_wallet_rules(self, moves, old_balances):
         """Advance alarms and emergency credit over the new ledger amounts.

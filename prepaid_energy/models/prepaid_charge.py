@@ -2,9 +2,14 @@ from odoo import fields, models
 
 from .prepaid_tariff_price import BANDS
 
+#: a charge's unit price is the tariff's band price plus its tier surcharge: kept
+#: whole (the generic price precision would cut 0.6125 to 0.61)
+UNIT_PRICE_DIGITS = (16, 6)
+
 
 class PrepaidCharge(models.Model):
     _name = "prepaid.charge"
+    _inherit = ["prepaid.bulk.mixin"]
     _description = "Priced consumption"
     _order = "date_end desc, id desc"
     # no _check_company_auto: the pricing creates charges in their meter's company
@@ -33,7 +38,7 @@ class PrepaidCharge(models.Model):
     tier = fields.Integer(help="Tier within the billing cycle; 0 without tiers.", aggregator=None)
     is_free = fields.Boolean(string="Free allowance")
     quantity = fields.Float(digits=(16, 6), aggregator="sum")
-    unit_price = fields.Float(digits="Product Price", aggregator="avg")
+    unit_price = fields.Float(digits=UNIT_PRICE_DIGITS, aggregator="avg")
     amount = fields.Monetary(aggregator="sum")
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company

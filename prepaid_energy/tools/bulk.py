@@ -1,0 +1,554 @@
+"""Bulk create and write for the rows of a reading cycle (readings, charges, ledger lines).
+
+A cycle writes tens of thousands of rows; the ORM's create and write cost
+more per row than validating and pricing them (``bench/ingest.py``). These
+helpers write one INSERT (or UPDATE) per chunk, each column sent as one
+array parameter, and do what the ORM does around its own statement:
+
+- access rights, then record rules and company checks on the rows written;
+- defaults and log-access columns of a create;
+- every value converted to its column: floats rounded to their digits and
+  amounts to their currency (a numeric column alone does not round), time
+  zone aware datetimes and unknown selection values refused;
+- stored related fields filled from their targets, other stored computed
+  fields computed (unless given, when editable);
+- caches invalidated, ``modified`` (with ``create=True``) and the Python
+  constraints (``_validate_fields``).
+
+Only plain field types are handled (char, selection, integer, float,
+monetary, boolean, many2one, date, datetime, json); a translated, html,
+binary or x2many field is refused: use the ORM for those. Models reach these
+through their ``_bulk_create`` / ``_bulk_write`` methods (``prepaid.bulk.mixin``),
+which other modules can override.
+"""
+
+import datetime
+import json
+from decimal import Decimal
+
+from odoo import fields, models
+from odoo.tools import SQL
+from psycopg2.extras import Json as PsycopgJson
+
+#: rows per statement: big enough to amortise the round trip, small enough for memory
+CHUNK_SIZE = 5000
+PLAIN_TYPES = frozenset(
+    {
+        "char",
+        "selection",
+        "integer",
+        "float",
+        "monetary",
+        "boolean",
+        "many2one",
+        "date",
+        "datetime",
+        "json",
+    }
+)
+
+
+# --------------------------------------------------------------------------- create
+
+
+def create(model, vals_list, chunk_size=CHUNK_SIZE):
+    """Create ``model`` records from ``vals_list`` as ``create`` would; return them in order."""
+    model = model.browse()
+    if not vals_list:
+        return model
+    model.check_access("create")
+    env = model.env
+    vals_list = _with_defaults(model, vals_list)
+    given = sorted(set().union(*vals_list))
+    for fname in given:
+        _check_plain(model, fname, create=True)
+    related = _related_columns(model, vals_list, set(given))
+    columns = {
+        fname: _column(model, model._fields[fname], vals_list, known=related) for fname in given
+    }
+    columns.update(related)
+    now = env.cr.now()
+    constants = {}
+    if model._log_access:
+        constants = {"create_uid": env.uid, "create_date": now, "write_uid": env.uid}
+        constants["write_date"] = now
+    ids = []
+    for start in range(0, len(vals_list), chunk_size):
+        end = min(start + chunk_size, len(vals_list))
+        query = _insert_query(model, columns, constants, start, end)
+        ids += [row[0] for row in env.execute_query(query)]
+    records = model.browse(ids)
+    written = [*given, *related]
+    _invalidate_inverse_one2many(model, written)
+    # given editable computed fields keep their value, as in create
+    protected = [model._fields[fname] for fname in given if model._fields[fname].compute]
+    with env.protecting(protected, records):
+        records.modified([fname for fname, field in model._fields.items() if field.store], True)
+    for fname, field in model._fields.items():
+        if not (field.store and field.compute) or fname in columns:
+            continue
+        env.add_to_compute(field, records)
+    for fname in related:  # just written: nothing to recompute
+        env.remove_to_compute(model._fields[fname], records)
+    records._validate_fields(written)
+    records.check_access("create")
+    _check_companies(records, written)
+    return records
+
+
+def _with_defaults(model, vals_list):
+    """``vals_list`` completed with the defaults of the fields some rows leave out."""
+    stored = {fname for fname, field in model._fields.items() if field.store}
+    missing = set()
+    for vals in vals_list:
+        missing.update(stored.difference(vals))
+    missing -= {"id", "create_uid", "create_date", "write_uid", "write_date"}
+    defaults = model.default_get(sorted(missing)) if missing else {}
+    if not defaults:
+        return vals_list
+    return [{**defaults, **vals} if defaults.keys() - vals.keys() else vals for vals in vals_list]
+
+
+def _insert_query(model, columns, constants, start, end):
+    """INSERT of rows ``start:end``: one array parameter per column, rounded on the way in."""
+    arrays, names, selected = [], [], []
+    for fname, column in columns.items():
+        field = model._fields[fname]
+        values = column.values[start:end]
+        arrays.append(SQL("%s::%s[]", pg_array(values), SQL(column.sql_type)))
+        names.append(SQL.identifier(fname))
+        selected.append(column.select(fname))
+        if column.rounding is not None:
+            arrays.append(SQL("%s::numeric[]", pg_array(column.rounding[start:end])))
+            arrays.append(SQL("%s::int4[]", pg_array(column.decimals[start:end])))
+            names += [SQL.identifier(f"{field.name}__r"), SQL.identifier(f"{field.name}__d")]
+    for fname, value in constants.items():
+        column_type = SQL(model._fields[fname].column_type[1])
+        selected.append(SQL("%s::%s", value, column_type))
+    return SQL(
+        "INSERT INTO %s (%s) SELECT %s FROM unnest(%s) AS u(%s) RETURNING id",
+        SQL.identifier(model._table),
+        SQL(", ").join(SQL.identifier(fname) for fname in [*columns, *constants]),
+        SQL(", ").join(selected),
+        SQL(", ").join(arrays),
+        SQL(", ").join(names),
+    )
+
+
+# --------------------------------------------------------------------------- write
+
+
+def write(records, fnames, rows):
+    """Write different values to many records in one UPDATE per chunk, as ``write`` would.
+
+    ``rows``: ``(record id, value, ...)`` with the values in the order of
+    ``fnames``; the ids must be those of ``records``.
+    """
+    if not rows:
+        return
+    fnames = list(fnames)
+    records.check_access("write")
+    for fname in fnames:
+        _check_plain(records, fname)
+    records.flush_recordset([*fnames, *_log_fields(records)])
+    env = records.env
+    ids = [row[0] for row in rows]
+    by_column = list(zip(*rows))
+    vals_list = [dict(zip(fnames, row[1:])) for row in rows]
+    columns = {
+        fname: _column(records, records._fields[fname], vals_list, ids=ids) for fname in fnames
+    }
+    for start in range(0, len(rows), CHUNK_SIZE):
+        end = min(start + CHUNK_SIZE, len(rows))
+        env.cr.execute(_update_query(records, columns, by_column[0][start:end], start, end))
+    _after_write(records.browse(ids), fnames)
+
+
+def write_same(records, vals):
+    """Write the same ``vals`` to every record of ``records`` in one UPDATE."""
+    if not records:
+        return
+    fnames = list(vals)
+    records.check_access("write")
+    for fname in fnames:
+        _check_plain(records, fname)
+    records.flush_recordset([*fnames, *_log_fields(records)])
+    columns = {
+        fname: _column(records, records._fields[fname], [vals] * len(records), ids=records.ids)
+        for fname in fnames
+    }
+    records.env.cr.execute(_update_query(records, columns, records.ids, 0, len(records)))
+    _after_write(records, fnames)
+
+
+def _update_query(model, columns, ids, start, end):
+    arrays = [SQL("%s::int4[]", pg_array(ids))]
+    names = [SQL.identifier("id")]
+    assignments = []
+    for fname, column in columns.items():
+        arrays.append(SQL("%s::%s[]", pg_array(column.values[start:end]), SQL(column.sql_type)))
+        names.append(SQL.identifier(fname))
+        assignments.append(SQL("%s = %s", SQL.identifier(fname), column.select(fname)))
+        if column.rounding is not None:
+            arrays.append(SQL("%s::numeric[]", pg_array(column.rounding[start:end])))
+            arrays.append(SQL("%s::int4[]", pg_array(column.decimals[start:end])))
+            names += [SQL.identifier(f"{fname}__r"), SQL.identifier(f"{fname}__d")]
+    if model._log_access:
+        env = model.env
+        assignments.append(SQL("write_uid = %s, write_date = %s", env.uid, env.cr.now()))
+    return SQL(
+        "UPDATE %s t SET %s FROM unnest(%s) AS u(%s) WHERE t.id = u.id",
+        SQL.identifier(model._table),
+        SQL(", ").join(assignments),
+        SQL(", ").join(arrays),
+        SQL(", ").join(names),
+    )
+
+
+def _log_fields(model):
+    return ("write_uid", "write_date") if model._log_access else ()
+
+
+def _after_write(records, fnames):
+    records.invalidate_recordset([*fnames, *_log_fields(records)], flush=False)
+    for fname in fnames:  # a computed field written is its value: not to recompute
+        field = records._fields[fname]
+        if field.compute:
+            records.env.remove_to_compute(field, records)
+    _invalidate_inverse_one2many(records, fnames)
+    records.modified(fnames)
+    records._validate_fields(fnames)
+    _check_companies(records, fnames)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+class _Column:
+    """The values of one field for every row, ready for an array parameter.
+
+    ``rounding`` / ``decimals``: per row currency rounding of a monetary field
+    (None: no currency rounding).
+    """
+
+    __slots__ = ("decimals", "digits", "rounding", "sql_type", "values")
+
+    def __init__(self, values, sql_type, digits=None, rounding=None, decimals=None):
+        self.values = values
+        self.sql_type = sql_type
+        self.digits = digits
+        self.rounding = rounding
+        self.decimals = decimals
+
+    def select(self, fname):
+        """The SQL giving the column's value from its unnested array ``u.<fname>``."""
+        ref = SQL.identifier("u", fname)
+        if self.digits is not None:
+            return SQL("round(%s, %s)", ref, self.digits)
+        if self.rounding is not None:
+            return SQL(
+                "CASE WHEN %(r)s IS NULL THEN %(v)s ELSE round(round(%(v)s / %(r)s) * %(r)s, %(d)s)"
+                " END",
+                r=SQL.identifier("u", f"{fname}__r"),
+                v=ref,
+                d=SQL.identifier("u", f"{fname}__d"),
+            )
+        return ref
+
+
+def _check_plain(model, fname, create=False):
+    field = model._fields.get(fname)
+    if field is None:
+        raise ValueError(f"Invalid field {fname!r} on model {model._name!r}")
+    plain = field.store and field.column_type and field.type in PLAIN_TYPES
+    plain = plain and not field.translate and not field.company_dependent
+    plain = plain and not field.related and fname not in models.LOG_ACCESS_COLUMNS
+    if create and field.compute and field.readonly:
+        plain = False  # computed on create, never given (as create discards it)
+    if not plain:
+        raise ValueError(f"bulk: {model._name}.{fname} is not a plain stored field")
+
+
+def _column(model, field, vals_list, ids=None, known=None):
+    """The ``_Column`` of ``field`` in ``vals_list`` (``ids``: the rows' records, for a
+    write; ``known``: the columns computed already)."""
+    values = [vals.get(field.name) for vals in vals_list]
+    kind = field.type
+    sql_type = field.column_type[1]
+    if kind == "many2one":
+        return _Column([_id(value) for value in values], sql_type)
+    if kind == "float":
+        digits = field.get_digits(model.env)
+        numbers = [_number(value) for value in values]
+        return _Column(numbers, sql_type, digits=digits[1] if digits else None)
+    if kind == "monetary":
+        numbers = [_number(value) for value in values]
+        rounding, decimals = _currency_rounding(model, field, vals_list, ids, known or {})
+        return _Column(numbers, sql_type, rounding=rounding, decimals=decimals)
+    if kind == "integer":
+        return _Column([int(value or 0) for value in values], sql_type)
+    if kind == "boolean":
+        return _Column([bool(value) for value in values], sql_type)
+    if kind == "datetime":
+        return _Column([_datetime(value) for value in values], sql_type)
+    if kind == "date":
+        return _Column([fields.Date.to_date(value) or None for value in values], sql_type)
+    if kind == "selection":
+        allowed = set(field.get_values(model.env))
+        for value in set(values) - allowed - {None, False}:
+            raise ValueError(f"Wrong value for {model._name}.{field.name}: {value!r}")
+        return _Column([value or None for value in values], sql_type)
+    if kind == "json":
+        return _Column([None if value is None else json.dumps(value) for value in values], sql_type)
+    # char
+    size = field.size
+    texts = [(str(value)[:size] if size else str(value)) if value else None for value in values]
+    return _Column(texts, sql_type)
+
+
+def _number(value):
+    if isinstance(value, Decimal):
+        return value
+    return value or 0
+
+
+def _datetime(value):
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            raise ValueError(f"Datetime field expects a naive datetime: {value}")
+        return value
+    return fields.Datetime.to_datetime(value) or None
+
+
+def _currency_rounding(model, field, vals_list, ids, known):
+    """``(rounding per row, decimal places per row)`` of a monetary field's currency.
+
+    ``ids``: the rows' records (a write), else None (a create); ``known``: the
+    columns already computed (stored related fields).
+    """
+    currency_field = field.get_currency_field(model)
+    if any(currency_field in vals for vals in vals_list):
+        currency_ids = [_id(vals.get(currency_field)) for vals in vals_list]
+    elif currency_field in known:
+        currency_ids = known[currency_field].values
+    elif ids is not None:
+        currencies = follow(model, ids, currency_field)
+        currency_ids = [currencies.get(record_id) for record_id in ids]
+    else:
+        first, *rest = _expand(model, currency_field)
+        keys = [_id(vals.get(first)) for vals in vals_list]
+        if first in known:
+            keys = known[first].values
+        if rest:
+            comodel = model.env[model._fields[first].comodel_name]
+            targets = follow(comodel, list(set(keys) - {None}), ".".join(rest))
+            currency_ids = [targets.get(key) for key in keys]
+        else:
+            currency_ids = keys
+    currencies = model.env["res.currency"].browse(set(currency_ids) - {None})
+    by_id = {currency.id: currency for currency in currencies}
+    rounding = [by_id[cid].rounding if cid in by_id else None for cid in currency_ids]
+    decimals = [by_id[cid].decimal_places if cid in by_id else None for cid in currency_ids]
+    return rounding, decimals
+
+
+def _id(value):
+    """A many2one value (record or id) as an id or None."""
+    return (value.id if isinstance(value, models.BaseModel) else value) or None
+
+
+# --------------------------------------------------------------------------- related values
+
+
+def follow(model, ids, path):
+    """``{id: value}`` of the dotted ``path`` from the ``model`` records ``ids``.
+
+    Follows plain stored columns with one query per hop (non-stored related
+    fields are expanded into their own paths); anything else through the ORM.
+    Many2one values are ids.
+    """
+    hops = _expand(model, path)
+    current = {record_id: record_id for record_id in ids}
+    for position, fname in enumerate(hops):
+        field = model._fields[fname]
+        if not _plain_column(field):
+            rest = ".".join(hops[position:])
+            return _follow_orm(model, current, rest)
+        targets = list(set(current.values()) - {None, False})
+        model.flush_model([fname])
+        values = {}
+        if targets:
+            rows = model.env.execute_query(
+                SQL(
+                    "SELECT id, %s FROM %s WHERE id = ANY(%s::int4[])",
+                    SQL.identifier(fname),
+                    SQL.identifier(model._table),
+                    pg_array(targets),
+                )
+            )
+            values = dict(rows)
+        current = {key: values.get(target) for key, target in current.items()}
+        if field.type == "many2one":
+            model = model.env[field.comodel_name]
+        elif position < len(hops) - 1:
+            raise ValueError(f"bulk: {path!r} goes through a non-relational field {fname!r}")
+    return current
+
+
+def _follow_orm(model, current, path):
+    result = {}
+    for key, target in current.items():
+        if not target:
+            result[key] = None
+            continue
+        value = model.browse(target)[path.split(".")[0]]
+        for fname in path.split(".")[1:]:
+            value = value[fname]
+        result[key] = value.id or None if isinstance(value, models.BaseModel) else value
+    return result
+
+
+def _expand(model, path):
+    """``path`` with every non-stored related field replaced by its own path."""
+    hops = []
+    for fname in path.split("."):
+        field = model._fields[fname]
+        if field.related and not field.store:
+            sub = _expand(model, field.related)
+            hops += sub
+            for hop in sub[:-1]:
+                model = model.env[model._fields[hop].comodel_name]
+            field = model._fields[sub[-1]]
+        else:
+            hops.append(fname)
+        if field.type == "many2one":
+            model = model.env[field.comodel_name]
+    return hops
+
+
+def _related_columns(model, vals_list, given):
+    """``{fname: _Column}`` of the stored related fields the rows do not give."""
+    result = {}
+    for fname, field in model._fields.items():
+        if not (field.store and field.related) or fname in given:
+            continue
+        first, *rest = field.related.split(".")
+        keys = [_id(vals.get(first)) for vals in vals_list]
+        comodel = model.env[model._fields[first].comodel_name]
+        targets = follow(comodel, list(set(keys) - {None}), ".".join(rest))
+        result[fname] = _Column([targets.get(key) for key in keys], field.column_type[1])
+    return result
+
+
+def _plain_column(field):
+    """The column holds the field's value as is (not translated, not per company)."""
+    return bool(field.store and field.column_type) and not (
+        field.translate or field.company_dependent
+    )
+
+
+def _invalidate_inverse_one2many(model, fnames):
+    for fname in fnames:
+        field = model._fields[fname]
+        if field.type != "many2one":
+            continue
+        comodel = model.env[field.comodel_name]
+        stale = [
+            other.name
+            for other in comodel._fields.values()
+            if other.type == "one2many"
+            and other.comodel_name == model._name
+            and other.inverse_name == fname
+        ]
+        if stale:
+            comodel.invalidate_model(stale, flush=False)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_companies(records, fnames):
+    """``_check_company`` of the written fields, one query per company and field.
+
+    Only when a row is inconsistent does the ORM's own (per record) check run,
+    to raise its message.
+    """
+    if not records._check_company_auto or "company_id" not in records._fields:
+        return
+    names = [
+        fname
+        for fname in (records._fields if "company_id" in fnames else fnames)
+        if records._fields[fname].relational
+        and records._fields[fname].check_company
+        and not records._fields[fname].company_dependent
+        and records._fields[fname].type == "many2one"
+    ]
+    if not names:
+        return
+    companies = follow(records, records.ids, "company_id")
+    for fname in names:
+        values = follow(records, records.ids, fname)
+        by_company = {}
+        for record_id, value in values.items():
+            if value:
+                by_company.setdefault(companies.get(record_id), set()).add(value)
+        comodel = records.env[records._fields[fname].comodel_name].sudo()
+        comodel = comodel.with_context(active_test=False)
+        for company_id, target_ids in by_company.items():
+            company = records.env["res.company"].browse(company_id)
+            domain = comodel.browse()._check_company_domain(company)
+            if not domain:
+                continue
+            found = comodel.search_count([("id", "in", list(target_ids)), *domain])
+            if found != len(target_ids):
+                records._check_company([fname])  # raises, naming the records
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def pg_array(values):
+    """``values`` as the text of a PostgreSQL array, for a ``%s::type[]`` parameter.
+
+    psycopg2 sends a list as ``ARRAY[...]`` with one constant per element: for
+    thousands of rows that costs more to build and parse than the rows take to
+    write. One string is parsed by the array type's input function instead.
+    """
+    values = list(values)
+    kinds = set(map(type, values))
+    if kinds <= _NUMBER_TYPES:  # no None, no quoting: joined at C speed
+        return "{" + ",".join(map(str, values)) + "}"
+    formats = _ARRAY_FORMATS.get
+    return "{" + ",".join([formats(type(value), _array_element)(value) for value in values]) + "}"
+
+
+def _quoted(value):
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array_element(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, PsycopgJson):
+        value = value.adapted
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value)
+    return _quoted(value)
+
+
+_NUMBER_TYPES = frozenset({int, float, Decimal})
+#: array element text per exact type (the usual ones); anything else: _array_element
+_ARRAY_FORMATS = {
+    type(None): lambda value: "NULL",
+    bool: lambda value: "t" if value else "f",
+    int: str,
+    float: str,
+    Decimal: str,
+    str: _quoted,
+    datetime.datetime: _quoted,
+    datetime.date: _quoted,
+}
