@@ -280,13 +280,13 @@ def _periods(lines, engine, utc_of, readings, zone, cuts):
             line, utc(line.start, first), utc(line.end, position), readings[position].key
         )
         by_period.setdefault(bisect.bisect_right(cuts, line.start), []).append(priced)
-    return tuple(
-        PeriodCharges(
-            start=bounds[period],
-            end=bounds[period + 1],
-            amount=sum((priced.line.amount for priced in period_lines), _ZERO),
-            quantity=sum((priced.line.quantity for priced in period_lines), _ZERO),
-            lines=tuple(period_lines),
+    periods = []
+    for period, period_lines in sorted(by_period.items()):
+        amount = quantity = _ZERO
+        for priced in period_lines:
+            amount += priced.line.amount
+            quantity += priced.line.quantity
+        periods.append(
+            PeriodCharges(bounds[period], bounds[period + 1], amount, quantity, tuple(period_lines))
         )
-        for period, period_lines in sorted(by_period.items())
-    )
+    return tuple(periods)

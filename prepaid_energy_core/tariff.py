@@ -236,10 +236,12 @@ class PricingState:
         if self.cycle_start is not None and not _is_naive_datetime(self.cycle_start):
             raise ValidationError(f"cycle_start must be a naive datetime: {self.cycle_start!r}")
         for name in ("cycle_quantity", "allowance_used", "rounding_remainder"):
-            value = to_decimal(getattr(self, name), name)
+            value = getattr(self, name)
+            if value.__class__ is not Decimal or not value.is_finite():
+                value = to_decimal(value, name)
+                object.__setattr__(self, name, value)
             if name != "rounding_remainder" and value < 0:
                 raise ValidationError(f"{name} must not be negative: {value}")
-            object.__setattr__(self, name, value)
 
     def to_dict(self):
         """The state as a dict of strings (empty cycle_start when unknown)."""
@@ -255,7 +257,7 @@ class PricingState:
         """Inverse of :meth:`to_dict`; missing keys take their defaults."""
         if not isinstance(data, dict):
             raise ValidationError(f"pricing state must be a dict, not {type(data).__name__}")
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        unknown = data.keys() - _STATE_KEYS
         if unknown:
             raise ValidationError(f"pricing state has unknown keys: {', '.join(sorted(unknown))}")
         cycle_start = data.get("cycle_start") or None
@@ -267,6 +269,9 @@ class PricingState:
             allowance_used=data.get("allowance_used") or ZERO,
             rounding_remainder=data.get("rounding_remainder") or ZERO,
         )
+
+
+_STATE_KEYS = frozenset(field.name for field in dataclasses.fields(PricingState))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,7 @@ METER_STATES = [
     ("offline", "Offline"),
 ]
 #: meters priced per cron call; the cron runs again at once while some are left
-PRICING_BATCH = 5000
+PRICING_BATCH = 10000
 #: what pricing needs of a meter, read in one query for a batch (see _pricing_facts)
 PricingFacts = namedtuple(
     "PricingFacts",
@@ -530,9 +530,10 @@ class PrepaidMeter(models.Model):
             return
         # a consumption ledger line per meter and invoicing period (none when nothing was used)
         ledger_vals, periods = [], []
+        label = self._consumption_label()
         for meter, _readings, pricing in priced:
             for period in pricing.periods:
-                ledger_vals.append(self._prepare_consumption_vals(meter, period))
+                ledger_vals.append(self._prepare_consumption_vals(meter, period, label))
                 periods.append((meter, period))
         ledger_lines = self.env["prepaid.ledger.line"]
         if ledger_vals:
@@ -557,12 +558,23 @@ class PrepaidMeter(models.Model):
         site = self.site_id
         return site.water_product_id if self.utility == "water" else site.electricity_product_id
 
-    def _prepare_consumption_vals(self, meter, period):
+    def _consumption_label(self):
+        """The label of consumption ledger lines, translated once per run (a lookup per
+        line costs more than the line)."""
+        return self.env._("%(meter)s: %(quantity)s %(unit)s from %(start)s to %(end)s")
+
+    def _prepare_consumption_vals(self, meter, period, label=None):
         """The consumption ledger line of one meter's invoicing period in a pricing run
         (a debit: negative amount). Its times are the site's, as the tenant reads them."""
-        unit = UTILITY_UNITS.get(meter.utility, "")
         start = core_calendar.to_local(period.start, meter.zone)
         end = core_calendar.to_local(period.end, meter.zone)
+        description = (label or self._consumption_label()) % {
+            "meter": meter.serial,
+            "quantity": plain(period.quantity),
+            "unit": UTILITY_UNITS.get(meter.utility, ""),
+            "start": start.strftime("%Y-%m-%d %H:%M"),
+            "end": end.strftime("%Y-%m-%d %H:%M"),
+        }
         return {
             "account_id": meter.account_id,
             "kind": CONSUMPTION,
@@ -570,14 +582,7 @@ class PrepaidMeter(models.Model):
             "date_start": period.start,
             "date": period.end,
             "meter_id": meter.id,
-            "description": self.env._(
-                "%(meter)s: %(quantity)s %(unit)s from %(start)s to %(end)s",
-                meter=meter.serial,
-                quantity=plain(period.quantity),
-                unit=unit,
-                start=start.strftime("%Y-%m-%d %H:%M"),
-                end=end.strftime("%Y-%m-%d %H:%M"),
-            ),
+            "description": description,
         }
 
     def _prepare_charge_vals(self, meter, period, ledger_line_id):

@@ -191,15 +191,16 @@ class PrepaidReading(models.Model):
         return result["created"] or result["duplicates"][0][1]
 
     def _create_outcomes(self, outcomes):
-        """Create the accepted rows; point in-batch duplicates at what was created."""
+        """Create the accepted rows; each "new" outcome gets its reading's id, and an
+        in-batch duplicate the reading created for its slot."""
         new_indexes = [index for index, outcome in enumerate(outcomes) if outcome[1] == "new"]
         created = self._create_checked([outcomes[index][2] for index in new_indexes])
-        created_by_index = dict(zip(new_indexes, created))
+        created_by_index = dict(zip(new_indexes, created.ids))
         for index, (row, kind, result) in enumerate(outcomes):
             if kind == "new":
                 outcomes[index] = (row, kind, created_by_index[index])
             elif kind == "duplicate" and isinstance(result, int):
-                outcomes[index] = (row, kind, created_by_index[result])
+                outcomes[index] = (row, kind, self.browse(created_by_index[result]))
         return created
 
     def _check_rows(self, rows, strict):
@@ -630,7 +631,9 @@ class PrepaidReading(models.Model):
         if problems:
             raise ValidationError("\n".join(problems))
         self._create_outcomes(outcomes)
-        return self.browse([result.id for _row, _kind, result in outcomes])
+        return self.browse(
+            [result if kind == "new" else result.id for _row, kind, result in outcomes]
+        )
 
     def _create_checked(self, vals_list):
         """Create rows _check_rows accepted and move each meter's last reading forward."""

@@ -63,9 +63,8 @@ def create(model, vals_list, chunk_size=CHUNK_SIZE):
     for fname in given:
         _check_plain(model, fname, create=True)
     related = _related_columns(model, vals_list, set(given))
-    columns = {
-        fname: _column(model, model._fields[fname], vals_list, known=related) for fname in given
-    }
+    rows = _Rows(model, vals_list=vals_list, known=related)
+    columns = {fname: _column(model, model._fields[fname], rows) for fname in given}
     columns.update(related)
     now = env.cr.now()
     constants = {}
@@ -80,6 +79,10 @@ def create(model, vals_list, chunk_size=CHUNK_SIZE):
     records = model.browse(ids)
     written = [*given, *related]
     _invalidate_inverse_one2many(model, written)
+    for fname in written:  # what modified() follows from the new rows: no fetch back
+        field = model._fields[fname]
+        if field.type == "many2one":
+            env.cache.update(records, field, columns[fname].values)
     # given editable computed fields keep their value, as in create
     protected = [model._fields[fname] for fname in given if model._fields[fname].compute]
     with env.protecting(protected, records):
@@ -152,20 +155,18 @@ def write(records, fnames, rows):
         _check_plain(records, fname)
     records.flush_recordset([*fnames, *_log_fields(records)])
     env = records.env
-    ids = [row[0] for row in rows]
     by_column = list(zip(*rows))
-    vals_list = [dict(zip(fnames, row[1:])) for row in rows]
-    columns = {
-        fname: _column(records, records._fields[fname], vals_list, ids=ids) for fname in fnames
-    }
+    ids = list(by_column[0])
+    given = _Rows(records, ids=ids, given=dict(zip(fnames, by_column[1:])))
+    columns = {fname: _column(records, records._fields[fname], given) for fname in fnames}
     for start in range(0, len(rows), CHUNK_SIZE):
         end = min(start + CHUNK_SIZE, len(rows))
-        env.cr.execute(_update_query(records, columns, by_column[0][start:end], start, end))
+        env.cr.execute(_update_query(records, columns, ids[start:end], start, end))
     _after_write(records.browse(ids), fnames)
 
 
 def write_same(records, vals):
-    """Write the same ``vals`` to every record of ``records`` in one UPDATE."""
+    """Write the same ``vals`` to every record of ``records``, one UPDATE per chunk."""
     if not records:
         return
     fnames = list(vals)
@@ -173,11 +174,29 @@ def write_same(records, vals):
     for fname in fnames:
         _check_plain(records, fname)
     records.flush_recordset([*fnames, *_log_fields(records)])
-    columns = {
-        fname: _column(records, records._fields[fname], [vals] * len(records), ids=records.ids)
-        for fname in fnames
-    }
-    records.env.cr.execute(_update_query(records, columns, records.ids, 0, len(records)))
+    single = _Rows(records, ids=records.ids[:1], given={fname: [vals[fname]] for fname in fnames})
+    one = {fname: _column(records, records._fields[fname], single) for fname in fnames}
+    assignments = []
+    for fname, column in one.items():
+        value = SQL("%s::%s", column.values[0], SQL(column.sql_type))
+        if column.digits is not None:
+            value = SQL("round(%s, %s)", value, column.digits)
+        elif column.rounding is not None:
+            raise ValueError(f"bulk: write {fname} (an amount) with write(), per record")
+        assignments.append(SQL("%s = %s", SQL.identifier(fname), value))
+    if records._log_access:
+        env = records.env
+        assignments.append(SQL("write_uid = %s, write_date = %s", env.uid, env.cr.now()))
+    ids = records.ids
+    for start in range(0, len(ids), CHUNK_SIZE):
+        records.env.cr.execute(
+            SQL(
+                "UPDATE %s SET %s WHERE id = ANY(%s::int4[])",
+                SQL.identifier(records._table),
+                SQL(", ").join(assignments),
+                pg_array(ids[start : start + CHUNK_SIZE]),
+            )
+        )
     _after_write(records, fnames)
 
 
@@ -269,10 +288,33 @@ def _check_plain(model, fname, create=False):
         raise ValueError(f"bulk: {model._name}.{fname} is not a plain stored field")
 
 
-def _column(model, field, vals_list, ids=None, known=None):
-    """The ``_Column`` of ``field`` in ``vals_list`` (``ids``: the rows' records, for a
-    write; ``known``: the columns computed already)."""
-    values = [vals.get(field.name) for vals in vals_list]
+class _Rows:
+    """The rows of a bulk statement: their values by field, and what is known of them.
+
+    A create gives ``vals_list`` (and ``known``: the stored related columns
+    computed already); a write gives the records' ``ids`` and ``given``, the
+    values written by field name.
+    """
+
+    def __init__(self, model, vals_list=None, ids=None, given=None, known=None):
+        self.model = model
+        self.vals_list = vals_list
+        self.ids = ids
+        self.given = given if given is not None else {}
+        self.known = dict(known or {})
+
+    def values(self, fname):
+        """The values given for ``fname``, one per row, or None if not given."""
+        if fname in self.given:
+            return self.given[fname]
+        if self.vals_list is not None and any(fname in vals for vals in self.vals_list):
+            return [vals.get(fname) for vals in self.vals_list]
+        return None
+
+
+def _column(model, field, rows):
+    """The ``_Column`` of ``field`` for ``rows`` (a ``_Rows``)."""
+    values = rows.values(field.name) or [None] * len(rows.ids or rows.vals_list)
     kind = field.type
     sql_type = field.column_type[1]
     if kind == "many2one":
@@ -283,14 +325,16 @@ def _column(model, field, vals_list, ids=None, known=None):
         return _Column(numbers, sql_type, digits=digits[1] if digits else None)
     if kind == "monetary":
         numbers = [_number(value) for value in values]
-        rounding, decimals = _currency_rounding(model, field, vals_list, ids, known or {})
+        rounding, decimals = _currency_rounding(model, field, rows)
         return _Column(numbers, sql_type, rounding=rounding, decimals=decimals)
     if kind == "integer":
         return _Column([int(value or 0) for value in values], sql_type)
     if kind == "boolean":
         return _Column([bool(value) for value in values], sql_type)
     if kind == "datetime":
-        return _Column([_datetime(value) for value in values], sql_type)
+        if any(value.__class__ is not datetime.datetime or value.tzinfo for value in values):
+            values = [_datetime(value) for value in values]
+        return _Column(values, sql_type)
     if kind == "date":
         return _Column([fields.Date.to_date(value) or None for value in values], sql_type)
     if kind == "selection":
@@ -320,36 +364,44 @@ def _datetime(value):
     return fields.Datetime.to_datetime(value) or None
 
 
-def _currency_rounding(model, field, vals_list, ids, known):
+def _currency_rounding(model, field, rows):
     """``(rounding per row, decimal places per row)`` of a monetary field's currency.
 
-    ``ids``: the rows' records (a write), else None (a create); ``known``: the
-    columns already computed (stored related fields).
+    The currency of each row is found once per statement (kept in ``rows.known``)
+    for all its amounts.
     """
     currency_field = field.get_currency_field(model)
-    if any(currency_field in vals for vals in vals_list):
-        currency_ids = [_id(vals.get(currency_field)) for vals in vals_list]
-    elif currency_field in known:
-        currency_ids = known[currency_field].values
-    elif ids is not None:
-        currencies = follow(model, ids, currency_field)
-        currency_ids = [currencies.get(record_id) for record_id in ids]
-    else:
-        first, *rest = _expand(model, currency_field)
-        keys = [_id(vals.get(first)) for vals in vals_list]
-        if first in known:
-            keys = known[first].values
-        if rest:
-            comodel = model.env[model._fields[first].comodel_name]
-            targets = follow(comodel, list(set(keys) - {None}), ".".join(rest))
-            currency_ids = [targets.get(key) for key in keys]
-        else:
-            currency_ids = keys
+    cache_key = ("__currency__", currency_field)
+    if cache_key not in rows.known:
+        rows.known[cache_key] = _currency_ids(model, currency_field, rows)
+    currency_ids = rows.known[cache_key]
     currencies = model.env["res.currency"].browse(set(currency_ids) - {None})
-    by_id = {currency.id: currency for currency in currencies}
-    rounding = [by_id[cid].rounding if cid in by_id else None for cid in currency_ids]
-    decimals = [by_id[cid].decimal_places if cid in by_id else None for cid in currency_ids]
+    by_id = {currency.id: (currency.rounding, currency.decimal_places) for currency in currencies}
+    rounding = [by_id[cid][0] if cid in by_id else None for cid in currency_ids]
+    decimals = [by_id[cid][1] if cid in by_id else None for cid in currency_ids]
     return rounding, decimals
+
+
+def _currency_ids(model, currency_field, rows):
+    """The currency (id or None) of each row."""
+    given = rows.values(currency_field)
+    if given is not None:
+        return [_id(value) for value in given]
+    if currency_field in rows.known:
+        return rows.known[currency_field].values
+    if rows.ids is not None:  # a write: the records' own currency
+        currencies = follow(model, rows.ids, currency_field)
+        return [currencies.get(record_id) for record_id in rows.ids]
+    first, *rest = _expand(model, currency_field)
+    if first in rows.known:
+        keys = rows.known[first].values
+    else:
+        keys = [_id(value) for value in rows.values(first) or [None] * len(rows.vals_list)]
+    if not rest:
+        return keys
+    comodel = model.env[model._fields[first].comodel_name]
+    targets = follow(comodel, list(set(keys) - {None}), ".".join(rest))
+    return [targets.get(key) for key in keys]
 
 
 def _id(value):
@@ -427,16 +479,47 @@ def _expand(model, path):
 
 
 def _related_columns(model, vals_list, given):
-    """``{fname: _Column}`` of the stored related fields the rows do not give."""
+    """``{fname: _Column}`` of the stored related fields the rows do not give.
+
+    Those one hop away from a plain column are read in one query per first hop.
+    """
     result = {}
+    by_first = {}  # first field of the path -> [(related field, rest of the path)]
     for fname, field in model._fields.items():
-        if not (field.store and field.related) or fname in given:
-            continue
-        first, *rest = field.related.split(".")
+        if field.store and field.related and fname not in given:
+            first, *rest = field.related.split(".")
+            by_first.setdefault(first, []).append((field, rest))
+    for first, fields_paths in by_first.items():
         keys = [_id(vals.get(first)) for vals in vals_list]
         comodel = model.env[model._fields[first].comodel_name]
-        targets = follow(comodel, list(set(keys) - {None}), ".".join(rest))
-        result[fname] = _Column([targets.get(key) for key in keys], field.column_type[1])
+        targets = list(set(keys) - {None})
+        direct = [
+            (field, rest[0])
+            for field, rest in fields_paths
+            if len(rest) == 1 and _plain_column(comodel._fields[rest[0]])
+        ]
+        if direct:
+            comodel.flush_model([target for _field, target in direct])
+            values = {}
+            if targets:
+                rows = model.env.execute_query(
+                    SQL(
+                        "SELECT id, %s FROM %s WHERE id = ANY(%s::int4[])",
+                        SQL(", ").join(SQL.identifier(target) for _field, target in direct),
+                        SQL.identifier(comodel._table),
+                        pg_array(targets),
+                    )
+                )
+                values = {row[0]: row[1:] for row in rows}
+            for position, (field, _target) in enumerate(direct):
+                result[field.name] = _Column(
+                    [values[key][position] if key in values else None for key in keys],
+                    field.column_type[1],
+                )
+        for field, rest in fields_paths:
+            if field.name not in result:
+                found = follow(comodel, targets, ".".join(rest))
+                result[field.name] = _Column([found.get(key) for key in keys], field.column_type[1])
     return result
 
 
@@ -518,6 +601,10 @@ def pg_array(values):
     kinds = set(map(type, values))
     if kinds <= _NUMBER_TYPES:  # no None, no quoting: joined at C speed
         return "{" + ",".join(map(str, values)) + "}"
+    if kinds <= _NUMBERS_OR_NONE:
+        return "{" + ",".join(["NULL" if value is None else str(value) for value in values]) + "}"
+    if kinds <= _STAMPS_OR_NONE:  # their text has no quote nor backslash
+        return "{" + ",".join(["NULL" if value is None else f'"{value}"' for value in values]) + "}"
     formats = _ARRAY_FORMATS.get
     return "{" + ",".join([formats(type(value), _array_element)(value) for value in values]) + "}"
 
@@ -541,6 +628,8 @@ def _array_element(value):
 
 
 _NUMBER_TYPES = frozenset({int, float, Decimal})
+_NUMBERS_OR_NONE = _NUMBER_TYPES | {type(None)}
+_STAMPS_OR_NONE = frozenset({datetime.datetime, datetime.date, type(None)})
 #: array element text per exact type (the usual ones); anything else: _array_element
 _ARRAY_FORMATS = {
     type(None): lambda value: "NULL",
@@ -549,6 +638,7 @@ _ARRAY_FORMATS = {
     float: str,
     Decimal: str,
     str: _quoted,
-    datetime.datetime: _quoted,
-    datetime.date: _quoted,
+    # their text has no quote nor backslash: no escaping
+    datetime.datetime: lambda value: f'"{value}"',
+    datetime.date: lambda value: f'"{value}"',
 }
