@@ -13,6 +13,7 @@ from prepaid_energy_core.money import plain
 from prepaid_energy_core.tariff import PricingState
 from prepaid_energy_core.vocabulary import CONSUMPTION, TOU_BANDS, UTILITY_UNITS
 
+from ..tools import bulk
 from .prepaid_reading import reading_config, register_decimal
 
 _logger = logging.getLogger(__name__)
@@ -374,21 +375,22 @@ class PrepaidMeter(models.Model):
         [StoredReading], MeterPricing)]`` and ``[(meter id, reason)]``.
         """
         self._lock_for_pricing()
-        facts = self._pricing_facts()
-        new_readings = self._new_stored_readings()
-        tariffs = {}
-        priced, errors = [], []
-        for meter_id, readings in new_readings.items():
-            meter = facts[meter_id]
-            if not meter.account_id:
-                continue
-            try:
-                pricing = self._price_meter(meter, readings, tariffs)
-            except (CoreValidationError, UserError, ValidationError) as error:
-                errors.append((meter_id, str(error)))
-                continue
-            priced.append((meter, readings, pricing))
-        self._book_pricing(priced)
+        with bulk.gc_paused():
+            facts = self._pricing_facts()
+            new_readings = self._new_stored_readings()
+            tariffs = {}
+            priced, errors = [], []
+            for meter_id, readings in new_readings.items():
+                meter = facts[meter_id]
+                if not meter.account_id:
+                    continue
+                try:
+                    pricing = self._price_meter(meter, readings, tariffs)
+                except (CoreValidationError, UserError, ValidationError) as error:
+                    errors.append((meter_id, str(error)))
+                    continue
+                priced.append((meter, readings, pricing))
+            self._book_pricing(priced)
         stale = [
             (meter_id, error)
             for meter_id, error in errors

@@ -20,6 +20,8 @@ from prepaid_energy_core.vocabulary import (
     TOU_BANDS,
 )
 
+from ..tools import bulk
+
 #: register precision stored (4 decimals covers kWh and m³ meters)
 REGISTER_DIGITS = (16, 4)
 _REGISTER_QUANTUM = Decimal(1).scaleb(-REGISTER_DIGITS[1])
@@ -163,11 +165,12 @@ class PrepaidReading(models.Model):
         Returns ``dict(created=recordset, duplicates=[(row, reading)],
         rejected=[(row, reason)])``.
         """
-        outcomes = self._check_rows(rows, strict)
-        rejected = [(row, reason) for row, kind, reason in outcomes if kind == "rejected"]
-        created = self.browse()
-        if not (all_or_nothing and rejected):
-            created = self._create_outcomes(outcomes)
+        with bulk.gc_paused():
+            outcomes = self._check_rows(rows, strict)
+            rejected = [(row, reason) for row, kind, reason in outcomes if kind == "rejected"]
+            created = self.browse()
+            if not (all_or_nothing and rejected):
+                created = self._create_outcomes(outcomes)
         duplicates = [(row, reading) for row, kind, reading in outcomes if kind == "duplicate"]
         return {"created": created, "duplicates": duplicates, "rejected": rejected}
 

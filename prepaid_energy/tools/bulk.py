@@ -22,7 +22,9 @@ through their ``_bulk_create`` / ``_bulk_write`` methods (``prepaid.bulk.mixin``
 which other modules can override.
 """
 
+import contextlib
 import datetime
+import gc
 import json
 from decimal import Decimal
 
@@ -46,6 +48,28 @@ PLAIN_TYPES = frozenset(
         "json",
     }
 )
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector for one batch.
+
+    A reading cycle keeps hundreds of thousands of small objects alive until it
+    is stored (rows, values, engine results); each full collection on the way
+    scans all of them and the whole registry, again and again: measured a third
+    of a 10,000-meter cycle's CPU. The batch makes no garbage cycles worth
+    chasing meanwhile; the collector resumes, as it was, when it ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- create
