@@ -15,3 +15,4 @@ from . import test_accounting_invoice
 from . import test_money_lifecycle
 from . import test_money_multicompany
 from . import test_concurrency_wallet
+from . import test_bulk_writes
