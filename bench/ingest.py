@@ -17,7 +17,8 @@ written by plain SQL in one transaction, from values already in Python, one
 array-parameter statement per table (then rolled back). The ratio is the ORM
 cycle's rate over the floor's.
 
-Odoo is imported from the path given on the command line (never vendored):
+Odoo is imported from the path given on the command line (never vendored); run
+it with Odoo's interpreter:
 
     /opt/odoo18/venv/bin/python bench/ingest.py --odoo /opt/odoo18 -d DB \\
         --addons-path /opt/odoo18/odoo/addons,. [--meters 10000]
@@ -27,6 +28,7 @@ The database must have prepaid_energy installed. Run it again for the next cycle
 
 import argparse
 import datetime
+import pathlib
 import random
 import resource
 import sys
@@ -54,6 +56,7 @@ def parse_args():
 def bootstrap_odoo(args):
     """Import Odoo from ``--odoo`` and return its registry of the database."""
     sys.path.insert(0, args.odoo)
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # the core
     import odoo
 
     options = ["-d", args.database, f"--addons-path={args.addons_path}"]

@@ -120,12 +120,14 @@ class PrepaidLedgerLine(models.Model):
         # Lines come through prepaid.account._post_ledger_lines (which inserts
         # them with _insert_posted), locking the wallet and running the alarms; a
         # bare create would skip both. No context key opens this door.
-        raise UserError(
-            self.env._(
-                "Ledger lines are posted through the prepaid account "
-                "(recharge, refund, consumption...), never created by hand."
+        if vals_list:
+            raise UserError(
+                self.env._(
+                    "Ledger lines are posted through the prepaid account "
+                    "(recharge, refund, consumption...), never created by hand."
+                )
             )
-        )
+        return super().create(vals_list)
 
     @api.model
     def _insert_posted(self, vals_list):

@@ -193,11 +193,12 @@ class PrepaidReading(models.Model):
             raise UserError(result["rejected"][0][1])
         return result["created"] or result["duplicates"][0][1]
 
-    def _create_outcomes(self, outcomes):
-        """Create the accepted rows; each "new" outcome gets its reading's id, and an
-        in-batch duplicate the reading created for its slot."""
+    def _create_outcomes(self, outcomes, create=None):
+        """Create the accepted rows (with ``create``, default ``_bulk_create``); each "new"
+        outcome gets its reading's id, and an in-batch duplicate the reading created for
+        its slot."""
         new_indexes = [index for index, outcome in enumerate(outcomes) if outcome[1] == "new"]
-        created = self._create_checked([outcomes[index][2] for index in new_indexes])
+        created = self._create_checked([outcomes[index][2] for index in new_indexes], create)
         created_by_index = dict(zip(new_indexes, created.ids))
         for index, (row, kind, result) in enumerate(outcomes):
             if kind == "new":
@@ -633,16 +634,17 @@ class PrepaidReading(models.Model):
         problems = [reason for _row, kind, reason in outcomes if kind == "rejected"]
         if problems:
             raise ValidationError("\n".join(problems))
-        self._create_outcomes(outcomes)
+        # a person's few rows: the ORM's create, with the values ingestion prepared
+        self._create_outcomes(outcomes, create=super().create)
         return self.browse(
             [result if kind == "new" else result.id for _row, kind, result in outcomes]
         )
 
-    def _create_checked(self, vals_list):
+    def _create_checked(self, vals_list, create=None):
         """Create rows _check_rows accepted and move each meter's last reading forward."""
         if not vals_list:
             return self.browse()
-        readings = self._bulk_create(vals_list)
+        readings = (create or self._bulk_create)(vals_list)
         self.env["prepaid.meter"]._move_last_reading(readings, vals_list)
         return readings
 

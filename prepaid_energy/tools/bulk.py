@@ -599,14 +599,15 @@ def _check_companies(records, fnames):
         for record_id, value in values.items():
             if value:
                 by_company.setdefault(companies.get(record_id), set()).add(value)
-        comodel = records.env[records._fields[fname].comodel_name].sudo()
-        comodel = comodel.with_context(active_test=False)
+        # as _check_company: the targets' companies, whoever may read them
+        comodel_sudo = records.env[records._fields[fname].comodel_name].sudo()
+        comodel_sudo = comodel_sudo.with_context(active_test=False)
         for company_id, target_ids in by_company.items():
             company = records.env["res.company"].browse(company_id)
-            domain = comodel.browse()._check_company_domain(company)
+            domain = comodel_sudo.browse()._check_company_domain(company)
             if not domain:
                 continue
-            found = comodel.search_count([("id", "in", list(target_ids)), *domain])
+            found = comodel_sudo.search_count([("id", "in", list(target_ids)), *domain])
             if found != len(target_ids):
                 records._check_company([fname])  # raises, naming the records
 
