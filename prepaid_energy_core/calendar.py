@@ -325,13 +325,18 @@ def period_starts_between(start, end, period=MONTHLY):
     ``start`` is not listed (nothing before it is being priced), one equal to
     ``end`` is.
     """
+    return [cut for cut in _period_starts(start.date(), end.date(), period) if start < cut <= end]
+
+
+@functools.lru_cache(maxsize=1024)
+def _period_starts(first_day, last_day, period):
+    """Midnights of the period starts after the period of ``first_day``, to ``last_day``."""
     cuts = []
-    day = next_period_start(period_start(start.date(), period), period)
-    while (cut := datetime.datetime(day.year, day.month, day.day)) <= end:
-        if cut > start:
-            cuts.append(cut)
+    day = next_period_start(period_start(first_day, period), period)
+    while day <= last_day:
+        cuts.append(datetime.datetime(day.year, day.month, day.day))
         day = next_period_start(day, period)
-    return cuts
+    return tuple(cuts)
 
 
 # --------------------------------------------------------------------------- time zones

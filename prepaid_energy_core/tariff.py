@@ -1064,8 +1064,9 @@ class _Pricer:
             raise ValidationError(
                 f"{_where(index, reading)}: timestamp must be a naive local datetime"
             )
-        if reading.total is not None:
-            to_decimal(reading.total, f"{_where(index, reading)}: total")
+        total = reading.total
+        if total is not None and not (total.__class__ is Decimal and total.is_finite()):
+            to_decimal(total, f"{_where(index, reading)}: total")
         if reading.bands is not None:
             _Pricer._check_bands(index, reading)
 
