@@ -416,14 +416,28 @@ def _currency_ids(model, currency_field, rows):
     if rows.ids is not None:  # a write: the records' own currency
         currencies = follow(model, rows.ids, currency_field)
         return [currencies.get(record_id) for record_id in rows.ids]
-    first, *rest = _expand(model, currency_field)
-    if first in rows.known:
-        keys = rows.known[first].values
+    hops = _expand(model, currency_field)
+    # start from the longest prefix a stored related column already holds
+    # (a ledger line's company is its account's: the currency is one hop from there)
+    held = {
+        model._fields[fname].related: fname
+        for fname in rows.known
+        if isinstance(fname, str) and model._fields[fname].type == "many2one"
+    }
+    for size in range(len(hops) - 1, 0, -1):
+        fname = held.get(".".join(hops[:size]))
+        if fname is not None:
+            start, keys, rest = fname, rows.known[fname].values, hops[size:]
+            break
     else:
-        keys = [_id(value) for value in rows.values(first) or [None] * len(rows.vals_list)]
+        start, rest = hops[0], hops[1:]
+        if start in rows.known:
+            keys = rows.known[start].values
+        else:
+            keys = [_id(value) for value in rows.values(start) or [None] * len(rows.vals_list)]
     if not rest:
         return keys
-    comodel = model.env[model._fields[first].comodel_name]
+    comodel = model.env[model._fields[start].comodel_name]
     targets = follow(comodel, list(set(keys) - {None}), ".".join(rest))
     return [targets.get(key) for key in keys]
 
@@ -582,6 +596,7 @@ def _check_companies(records, fnames):
     """
     if not records._check_company_auto or "company_id" not in records._fields:
         return
+    own_company = records._fields["company_id"].related or ""
     names = [
         fname
         for fname in (records._fields if "company_id" in fnames else fnames)
@@ -589,6 +604,8 @@ def _check_companies(records, fnames):
         and records._fields[fname].check_company
         and not records._fields[fname].company_dependent
         and records._fields[fname].type == "many2one"
+        # the records' company is that field's own company: consistent by definition
+        and own_company != f"{fname}.company_id"
     ]
     if not names:
         return
