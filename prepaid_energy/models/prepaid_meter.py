@@ -14,7 +14,7 @@ from prepaid_energy_core.tariff import PricingState
 from prepaid_energy_core.vocabulary import CONSUMPTION, TOU_BANDS, UTILITY_UNITS
 
 from ..tools import bulk
-from .prepaid_reading import reading_config, register_decimal
+from .prepaid_reading import reading_config, register_decimal, stored_bands
 
 _logger = logging.getLogger(__name__)
 
@@ -454,7 +454,7 @@ class PrepaidMeter(models.Model):
                     start_id,
                     start_ts,
                     register_decimal(start_delta),
-                    _bands(has_bands, bands),
+                    stored_bands(has_bands, bands),
                     _flags(flags),
                 )
             facts[meter_id] = PricingFacts(
@@ -493,7 +493,7 @@ class PrepaidMeter(models.Model):
                     reading_id,
                     timestamp,
                     register_decimal(raw_delta),
-                    _bands(has_bands, bands),
+                    stored_bands(has_bands, bands),
                     _flags(flags),
                 )
             )
@@ -612,13 +612,6 @@ class PrepaidMeter(models.Model):
             }
             for priced in period.lines
         ]
-
-
-def _bands(has_bands, values):
-    """Stored band registers as the core's dict, or None."""
-    if not has_bands:
-        return None
-    return {band: register_decimal(value) for band, value in zip(TOU_BANDS, values)}
 
 
 def _flags(text):

@@ -45,6 +45,13 @@ def register_decimal(value):
     return Decimal(str(value or 0.0))
 
 
+def stored_bands(has_bands, values):
+    """Stored band registers (``values`` in ``TOU_BANDS`` order) as the core's dict, or None."""
+    if not has_bands:
+        return None
+    return {band: register_decimal(value) for band, value in zip(TOU_BANDS, values)}
+
+
 @functools.lru_cache(maxsize=256)
 def reading_config(minutes, register_limit, multiplier, utility, current, voltage, phases, flow):
     """The core's ReadingConfig for these meter settings (0: not given); meters of a site
@@ -313,9 +320,9 @@ class PrepaidReading(models.Model):
         if stored:
             reading_id, total, has_bands, *bands = stored
             same_total = register_decimal(total) == values["total"]
-            stored_bands = dict(zip(TOU_BANDS, bands)) if has_bands else {}
+            registers = dict(zip(TOU_BANDS, bands)) if has_bands else {}
             same_bands = all(
-                band in stored_bands and register_decimal(stored_bands[band]) == value
+                band in registers and register_decimal(registers[band]) == value
                 for band, value in values["bands"].items()
             )
             if same_total and same_bands:
@@ -581,11 +588,6 @@ class PrepaidReading(models.Model):
                 int(phases or 1),
                 flow if not electric else 0,
             )
-            last_bands = None
-            if has_bands:
-                last_bands = {
-                    band: register_decimal(value) for band, value in zip(TOU_BANDS, bands)
-                }
             facts[meter_id] = MeterFacts(
                 meter_id,
                 serial,
@@ -597,7 +599,7 @@ class PrepaidReading(models.Model):
                 config,
                 last_date,
                 last_total,
-                last_bands,
+                stored_bands(has_bands, bands),
             )
         return facts
 
