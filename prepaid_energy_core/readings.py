@@ -97,7 +97,7 @@ class Reading:
     """
 
     timestamp: datetime.datetime
-    value: Decimal
+    total: Decimal
     serial: str | None = None
     replacement_start: Decimal | None = None
     estimate: bool = False
@@ -107,10 +107,12 @@ class Reading:
         if not isinstance(self.timestamp, datetime.datetime):
             raise ValidationError(f"reading timestamp must be a datetime, got {self.timestamp!r}")
         where = f"reading at {self.timestamp.isoformat()}"
-        value = to_decimal(self.value, f"{where} value")
-        if value < 0:
-            raise ValidationError(f"{where}: a cumulative register cannot be negative ({value})")
-        object.__setattr__(self, "value", value)
+        total = self.total
+        if total.__class__ is not Decimal or not total.is_finite():
+            total = to_decimal(total, f"{where} total")
+            object.__setattr__(self, "total", total)
+        if total < 0:
+            raise ValidationError(f"{where}: a cumulative register cannot be negative ({total})")
         if self.replacement_start is not None:
             start = to_decimal(self.replacement_start, f"{where} replacement start")
             if start < 0:
@@ -250,7 +252,7 @@ class CheckedReading:
     """
 
     timestamp: datetime.datetime
-    value: Decimal
+    total: Decimal
     serial: str | None
     raw_delta: Decimal
     delta: Decimal
@@ -327,9 +329,9 @@ def _check_order(previous, readings):
 
 
 def _check_one(before, reading, config):
-    if config.register_limit is not None and reading.value >= config.register_limit:
+    if config.register_limit is not None and reading.total >= config.register_limit:
         raise ValidationError(
-            f"reading at {reading.timestamp.isoformat()}: value {reading.value} is outside "
+            f"reading at {reading.timestamp.isoformat()}: total {reading.total} is outside "
             f"the register range (limit {config.register_limit})"
         )
     if before is None:
@@ -338,13 +340,13 @@ def _check_one(before, reading, config):
     flags = {"estimate": reading.estimate, "gap": _is_gap(interval, config)}
     replaced = _is_replacement(before, reading)
     if replaced:
-        raw_delta = reading.value - reading.replacement_start
+        raw_delta = reading.total - reading.replacement_start
         flags["meter_replacement"] = True
         flags["negative_delta"] = raw_delta < 0
     else:
-        raw_delta = reading.value - before.value
+        raw_delta = reading.total - before.total
         if raw_delta < 0:
-            raw_delta, wrapped = _correct_rollover(before.value, reading.value, interval, config)
+            raw_delta, wrapped = _correct_rollover(before.total, reading.total, interval, config)
             flags["rollover"] = wrapped
             flags["negative_delta"] = not wrapped
     delta = raw_delta * config.multiplier
@@ -362,7 +364,7 @@ def _check_one(before, reading, config):
                 )
     return CheckedReading(
         reading.timestamp,
-        reading.value,
+        reading.total,
         reading.serial,
         raw_delta,
         delta,
@@ -384,10 +386,10 @@ def _bands_disagree(band_deltas, total_delta, config):
 def _baseline(reading, config):
     raw_delta = ZERO
     if reading.replacement_start is not None:
-        raw_delta = reading.value - reading.replacement_start
+        raw_delta = reading.total - reading.replacement_start
     return CheckedReading(
         reading.timestamp,
-        reading.value,
+        reading.total,
         reading.serial,
         raw_delta,
         raw_delta * config.multiplier,
@@ -522,7 +524,7 @@ def _fill(earlier, later, interval):
     if not slots:
         return [], later
     span = _microseconds(later.timestamp - earlier.timestamp)
-    exponent = min(earlier.value.as_tuple().exponent, later.value.as_tuple().exponent)
+    exponent = min(earlier.total.as_tuple().exponent, later.total.as_tuple().exponent)
     limit = _implied_limit(earlier, later)
     estimates = []
     done = ZERO  # register advance already given to the readings before
@@ -530,7 +532,7 @@ def _fill(earlier, later, interval):
     for slot in slots:
         share = Fraction(_microseconds(slot - earlier.timestamp), span)
         advance = _round_half_even(Fraction(later.raw_delta) * share, exponent)
-        value = earlier.value + advance
+        value = earlier.total + advance
         if limit is not None and value >= limit:
             value -= limit
         raw_delta = advance - done
@@ -568,4 +570,4 @@ def _implied_limit(earlier, later):
     """The register limit a rollover reading implies: delta = new + limit - old."""
     if not later.rollover:
         return None
-    return later.raw_delta - later.value + earlier.value
+    return later.raw_delta - later.total + earlier.total

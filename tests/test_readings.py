@@ -182,7 +182,7 @@ def test_duplicate_timestamps_are_named():
     ("build", "message"),
     [
         (lambda: Reading(at(0), D("-1")), "cumulative register cannot be negative"),
-        (lambda: Reading(at(0), 1.5), "value must be a Decimal"),
+        (lambda: Reading(at(0), 1.5), "total must be a Decimal"),
         (lambda: Reading("2026-01-05", D("1")), "timestamp must be a datetime"),
         (
             lambda: config(expected_interval=dt.timedelta(0)),
@@ -238,7 +238,7 @@ def test_estimate_gaps_interpolates_and_keeps_total():
     filled = estimate_gaps(checked, HALF_HOUR)
     # slots 00:30, 01:00, 01:30 are missing; 4.00 kWh over 2 h = 1.00 per half hour
     assert [r.timestamp for r in filled] == [at(0), at(30), at(60), at(90), at(120)]
-    assert [r.value for r in filled] == [
+    assert [r.total for r in filled] == [
         D("100.00"),
         D("101.00"),
         D("102.00"),
@@ -254,7 +254,7 @@ def test_estimate_rounds_to_register_resolution_and_gives_rest_to_real_reading()
     readings = [Reading(at(0), D("0.00")), Reading(at(90), D("1.00"))]
     filled = estimate_gaps(validate(None, readings, config()), HALF_HOUR)
     # 1.00 x 1/3 = 0.333.. -> 0.33; 1.00 x 2/3 = 0.666.. -> 0.67; rest 1.00 - 0.67 = 0.33
-    assert [r.value for r in filled] == [D("0.00"), D("0.33"), D("0.67"), D("1.00")]
+    assert [r.total for r in filled] == [D("0.00"), D("0.33"), D("0.67"), D("1.00")]
     assert [r.delta for r in filled[1:]] == [D("0.33"), D("0.34"), D("0.33")]
 
 
@@ -262,7 +262,7 @@ def test_estimate_across_rollover_wraps_values():
     readings = [Reading(at(0), D("999999.00")), Reading(at(60), D("1.00"))]
     filled = estimate_gaps(validate(None, readings, config()), HALF_HOUR)
     # 1.00 + 1000000 - 999999.00 = 2.00 over 1 h; at 00:30: 999999.00 + 1.00 wraps to 0.00
-    assert filled[1].value == D("0.00") and filled[1].delta == D("1.00")
+    assert filled[1].total == D("0.00") and filled[1].delta == D("1.00")
     assert filled[2].delta == D("1.00")
 
 
@@ -275,7 +275,7 @@ def test_estimate_with_multiplier_and_unaligned_readings():
     # only slot 00:30 is empty; it lies 29 min 40 s into the 60 min span:
     # 2.0 x 1780/3600 = 0.988.. -> 1.0, register 11.0, billed 1.0 x 2 = 2.0
     assert [r.timestamp for r in filled] == [readings[0].timestamp, at(30), readings[1].timestamp]
-    assert filled[1].value == D("11.0") and filled[1].delta == D("2.0")
+    assert filled[1].total == D("11.0") and filled[1].delta == D("2.0")
     assert filled[2].delta == D("2.0")
 
 
@@ -317,7 +317,7 @@ def test_property_estimates_never_change_the_total(start, steps, multiplier):
     # at most one reading per slot, in time order
     slots = [time_slot(r.timestamp, HALF_HOUR) for r in filled]
     assert slots == sorted(slots)
-    assert all(0 <= r.value < LIMIT for r in filled)
+    assert all(0 <= r.total < LIMIT for r in filled)
 
 
 def test_items_must_be_readings():

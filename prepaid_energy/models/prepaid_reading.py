@@ -381,8 +381,8 @@ class PrepaidReading(models.Model):
             return self.env._(
                 "%(serial)s: register went back from %(old)s to %(new)s at %(ts)s (not a rollover)",
                 serial=serial,
-                old=plain(previous.value) if previous else "",
-                new=plain(checked.value),
+                old=plain(previous.total) if previous else "",
+                new=plain(checked.total),
                 ts=when,
             )
         maximum = config.max_delta(checked.interval) if checked.interval else None
