@@ -219,16 +219,25 @@ class PrepaidMeter(models.Model):
         )
 
     @api.model
-    def _move_last_reading(self, readings, vals_list):
-        """Point each meter at its latest accepted reading among the new ``readings``
-        (created from ``vals_list``, read from there rather than fetched back)."""
+    def _latest_readings(self, reading_ids, vals_list):
+        """``{meter id: (reading id, timestamp, total)}``: each meter's latest accepted
+        reading among new ones (ids and the values they were created from)."""
         latest = {}
-        for reading_id, vals in zip(readings.ids, vals_list):
+        for reading_id, vals in zip(reading_ids, vals_list):
             if vals["state"] == "rejected":
                 continue
             current = latest.get(vals["meter_id"])
             if current is None or vals["timestamp"] > current[1]:
                 latest[vals["meter_id"]] = (reading_id, vals["timestamp"], vals["total"])
+        return latest
+
+    @api.model
+    def _move_last_reading(self, readings, vals_list, latest=None):
+        """Point each meter at its latest accepted reading among the new ``readings``
+        (created from ``vals_list``, read from there rather than fetched back), or
+        as ``latest`` says (see ``_latest_readings``)."""
+        if latest is None:
+            latest = self._latest_readings(readings.ids, vals_list)
         self.browse(list(latest))._bulk_write(
             ("last_reading_id", "last_reading_date", "last_total"),
             [(meter_id, *reading) for meter_id, reading in latest.items()],
@@ -366,9 +375,13 @@ class PrepaidMeter(models.Model):
         )
         return [row[0] for row in rows]
 
-    def _price_new_readings(self):
+    def _price_new_readings(self, incoming=None):
         """Price these meters' new readings: charges, a consumption ledger line per meter
         and invoicing period, the readings priced, the meters' engine memory.
+
+        ``incoming``: ``{meter id: [StoredReading]}`` just read and not stored yet
+        (keyed by the caller), priced after the meters' stored new readings; the
+        caller stores them and books the result (see ``_book_pricing``).
 
         Pricing is the system's job: run it as superuser, after checking the user's
         right to change the meters. Returns ``(priced, errors)``: ``[(PricingFacts,
@@ -378,6 +391,8 @@ class PrepaidMeter(models.Model):
         with bulk.gc_paused():
             facts = self._pricing_facts()
             new_readings = self._new_stored_readings()
+            for meter_id, readings in (incoming or {}).items():
+                new_readings.setdefault(meter_id, []).extend(readings)
             tariffs = {}
             priced, errors = [], []
             for meter_id, readings in new_readings.items():
@@ -390,7 +405,8 @@ class PrepaidMeter(models.Model):
                     errors.append((meter_id, str(error)))
                     continue
                 priced.append((meter, readings, pricing))
-            self._book_pricing(priced)
+            if incoming is None:
+                self._book_pricing(priced)
         stale = [
             (meter_id, error)
             for meter_id, error in errors
@@ -526,10 +542,17 @@ class PrepaidMeter(models.Model):
             cache[key] = site.tz or self.company_id.partner_id.tz or "UTC"
         return cache[key]
 
-    def _book_pricing(self, priced):
-        """Store what the engine priced: ledger lines, charges, meter memory, reading states."""
+    def _book_pricing(self, priced, reading_ids=None, last_readings=None):
+        """Store what the engine priced: ledger lines, charges, meter memory, reading states.
+
+        ``reading_ids``: the ids of readings priced before they were stored, by their
+        key (those are stored priced already); ``last_readings``: ``{meter id:
+        (reading id, timestamp, total)}``, the meters' new last readings, written
+        with their engine memory.
+        """
         if not priced:
             return
+        reading_ids = reading_ids or {}
         # a consumption ledger line per meter and invoicing period (none when nothing was used)
         ledger_vals, periods = [], []
         label = self._consumption_label()
@@ -542,19 +565,29 @@ class PrepaidMeter(models.Model):
             ledger_lines = self.env["prepaid.account"]._post_ledger_lines(ledger_vals)
         charge_vals = []
         for (meter, period), ledger_line_id in zip(periods, ledger_lines.ids):
-            charge_vals += self._prepare_charge_vals(meter, period, ledger_line_id)
+            charge_vals += self._prepare_charge_vals(meter, period, ledger_line_id, reading_ids)
         self.env["prepaid.charge"]._bulk_create(charge_vals)
         Reading = self.env["prepaid.reading"]
         Reading.browse(
-            [reading.key for _meter, readings, _pricing in priced for reading in readings]
-        )._mark_priced()
-        self.browse([meter.id for meter, _readings, _pricing in priced])._bulk_write(
-            ("priced_reading_id", "pricing_state", "pricing_error"),
             [
-                (meter.id, readings[-1].key, pricing.state.to_dict(), None)
-                for meter, readings, pricing in priced
-            ],
-        )
+                reading.key
+                for _meter, readings, _pricing in priced
+                for reading in readings
+                if reading.key not in reading_ids
+            ]
+        )._mark_priced()
+        meters = self.browse([meter.id for meter, _readings, _pricing in priced])
+        rows = [
+            (meter.id, reading_ids.get(readings[-1].key, readings[-1].key), pricing.state.to_dict())
+            for meter, readings, pricing in priced
+        ]
+        fnames = ("priced_reading_id", "pricing_state", "pricing_error")
+        if last_readings:
+            fnames += ("last_reading_id", "last_reading_date", "last_total")
+            rows = [(*row, None, *last_readings[row[0]]) for row in rows]
+        else:
+            rows = [(*row, None) for row in rows]
+        meters._bulk_write(fnames, rows)
 
     def _product(self):
         site = self.site_id
@@ -587,8 +620,10 @@ class PrepaidMeter(models.Model):
             "description": description,
         }
 
-    def _prepare_charge_vals(self, meter, period, ledger_line_id):
-        """One charge per priced line of an invoicing period, linked to its reading."""
+    def _prepare_charge_vals(self, meter, period, ledger_line_id, reading_ids=None):
+        """One charge per priced line of an invoicing period, linked to its reading
+        (``reading_ids``: the ids of readings priced before they were stored)."""
+        reading_ids = reading_ids or {}
         common = {
             "meter_id": meter.id,
             "account_id": meter.account_id,
@@ -599,7 +634,7 @@ class PrepaidMeter(models.Model):
         return [
             {
                 **common,
-                "reading_id": priced.reading,
+                "reading_id": reading_ids.get(priced.reading, priced.reading),
                 "date_start": priced.start,
                 "date_end": priced.end,
                 "band": priced.line.band,

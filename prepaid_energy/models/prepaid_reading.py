@@ -152,7 +152,7 @@ class PrepaidReading(models.Model):
     # ------------------------------------------------------------------ ingestion
 
     @api.model
-    def _ingest(self, rows, strict=False, all_or_nothing=False):
+    def _ingest(self, rows, strict=False, all_or_nothing=False, price=False):
         """Validate and store meter readings in one batch.
 
         ``rows``: the core's reading rows (``prepaid_energy_core.ingestion``):
@@ -167,7 +167,10 @@ class PrepaidReading(models.Model):
         A reading going backwards (not a rollover), a spike or band registers
         that do not add up to the total are stored but held for review, or
         rejected when ``strict``. With ``all_or_nothing`` nothing is written if
-        any row is rejected.
+        any row is rejected. With ``price`` the new readings of meters on an
+        account are priced and posted at once, and stored priced (a meter
+        reading cycle: each row is written once); the user must be allowed to
+        change those meters.
 
         Returns ``dict(created=recordset, duplicates=[(row, reading)],
         rejected=[(row, reason)])``.
@@ -177,7 +180,7 @@ class PrepaidReading(models.Model):
             rejected = [(row, reason) for row, kind, reason in outcomes if kind == "rejected"]
             created = self.browse()
             if not (all_or_nothing and rejected):
-                created = self._create_outcomes(outcomes)
+                created = self._create_outcomes(outcomes, price=price)
         duplicates = [(row, reading) for row, kind, reading in outcomes if kind == "duplicate"]
         return {"created": created, "duplicates": duplicates, "rejected": rejected}
 
@@ -200,12 +203,12 @@ class PrepaidReading(models.Model):
             raise UserError(result["rejected"][0][1])
         return result["created"] or result["duplicates"][0][1]
 
-    def _create_outcomes(self, outcomes, create=None):
-        """Create the accepted rows (with ``create``, default ``_bulk_create``); each "new"
-        outcome gets its reading's id, and an in-batch duplicate the reading created for
-        its slot."""
+    def _create_outcomes(self, outcomes, create=None, price=False):
+        """Create the accepted rows (see ``_create_checked``); each "new" outcome gets its
+        reading's id, and an in-batch duplicate the reading created for its slot."""
         new_indexes = [index for index, outcome in enumerate(outcomes) if outcome[1] == "new"]
-        created = self._create_checked([outcomes[index][2] for index in new_indexes], create)
+        vals_list = [outcomes[index][2] for index in new_indexes]
+        created = self._create_checked(vals_list, create, price)
         created_by_index = dict(zip(new_indexes, created.ids))
         for index, (row, kind, result) in enumerate(outcomes):
             if kind == "new":
@@ -642,12 +645,56 @@ class PrepaidReading(models.Model):
             [result if kind == "new" else result.id for _row, kind, result in outcomes]
         )
 
-    def _create_checked(self, vals_list, create=None):
-        """Create rows _check_rows accepted and move each meter's last reading forward."""
+    def _create_checked(self, vals_list, create=None, price=False):
+        """Create rows _check_rows accepted (with ``create``, ``_bulk_create`` by default)
+        and move each meter's last reading forward; with ``price``, priced at once."""
         if not vals_list:
             return self.browse()
+        if price:
+            return self._create_and_price(vals_list)
         readings = (create or self._bulk_create)(vals_list)
         self.env["prepaid.meter"]._move_last_reading(readings, vals_list)
+        return readings
+
+    def _create_and_price(self, vals_list):
+        """Price the billable rows of ``vals_list`` before storing them, then store them
+        priced with their charges and ledger lines, and move the meters on, writing
+        each reading and each meter once (``_ingest(price=True)``)."""
+        Meter = self.env["prepaid.meter"]
+        incoming = {}
+        for index, vals in enumerate(vals_list):
+            if vals["state"] == "new":
+                incoming.setdefault(vals["meter_id"], []).append(
+                    core_ingestion.StoredReading(
+                        ("new", index),
+                        vals["timestamp"],
+                        # as pricing reads it back from the database: the same engine state
+                        register_decimal(float(vals["raw_delta"].quantize(_REGISTER_QUANTUM))),
+                        stored_bands(vals["has_bands"], [vals[band] for band in TOU_BANDS]),
+                        frozenset(vals["flags"].split(",")) if vals["flags"] else frozenset(),
+                    )
+                )
+        for readings in incoming.values():
+            readings.sort(key=lambda reading: reading.timestamp)
+        meters = Meter.browse(list(incoming))
+        meters.check_access("write")  # pricing changes what the meters owe
+        meters_sudo = meters.sudo()
+        priced = meters_sudo._price_new_readings(incoming)[0] if incoming else []
+        priced_meters = {meter.id for meter, _readings, _pricing in priced}
+        for vals in vals_list:
+            if vals["state"] == "new" and vals["meter_id"] in priced_meters:
+                vals["state"] = "priced"
+        readings = self._bulk_create(vals_list)
+        reading_ids = {("new", index): reading_id for index, reading_id in enumerate(readings.ids)}
+        latest = Meter._latest_readings(readings.ids, vals_list)
+        meters_sudo._book_pricing(
+            priced, reading_ids, {meter_id: latest[meter_id] for meter_id in priced_meters}
+        )
+        Meter._move_last_reading(
+            readings,
+            vals_list,
+            {meter_id: last for meter_id, last in latest.items() if meter_id not in priced_meters},
+        )
         return readings
 
     def _mark_priced(self):

@@ -308,3 +308,87 @@ class TestBillingCutsAndLinks(PropertyCase):
         self._open_account(self.meter, [start])
         with self.assertRaises(AccessError):
             self.meter.with_user(self.cashier).sudo()._close_meter()
+
+
+@tagged("post_install", "-at_install")
+class TestIngestAndPrice(PropertyCase):
+    """A meter reading cycle prices as it stores: the same result as ingest, then cron."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.site.default_tariff_id = cls._create_tou_tier_tariff()
+        cls.officer = new_test_user(
+            cls.env, login="iap_officer", groups="prepaid_energy.group_prepaid_officer"
+        )
+
+    def _series(self, meter, start_hour, totals, **bands):
+        return [
+            {
+                "meter_id": meter.id,
+                "timestamp": utc(2025, 1, 15, start_hour + hour),
+                "total": total,
+                **{band: values[hour] for band, values in bands.items()},
+            }
+            for hour, total in enumerate(totals)
+        ]
+
+    def _billing(self, meter):
+        """What a meter was billed, without its own ids."""
+        charges = [
+            (c.band, c.tier, c.quantity, c.unit_price, c.amount, c.date_start, c.date_end)
+            + (c.reading_id.timestamp, c.ledger_line_id.amount)
+            for c in meter.charge_ids.sorted(lambda c: (c.date_start, c.band or "", c.tier))
+        ]
+        lines = meter.account_id.ledger_line_ids.filtered(lambda line: line.kind == "consumption")
+        ledger = sorted(
+            (line.amount, line.date_start, line.date, line.description.split(":")[1])
+            for line in lines
+        )
+        readings = meter.reading_ids.sorted("timestamp").mapped(lambda r: (r.timestamp, r.state))
+        state = (meter.pricing_state, meter.priced_reading_id.timestamp, meter.last_total)
+        return charges, ledger, readings, state, meter.account_id.balance
+
+    def test_one_pass_bills_what_ingest_then_cron_bills(self):
+        two_step, one_pass = (self._create_meter(serial) for serial in ("IAP-A", "IAP-B"))
+        for meter in (two_step, one_pass):
+            start = self._ingest(*self._series(meter, 0, ["100"]))["created"]
+            self._open_account(meter, [start])
+        # one reading already stored unpriced (an import), then a cycle of three
+        for meter in (two_step, one_pass):
+            self._ingest(*self._series(meter, 1, ["104"]))
+        cycle = {"totals": ["110", "111.5", "130"]}
+        # the cycle of one meter priced as it is stored (its stored reading with it)...
+        Reading = self.env["prepaid.reading"].with_user(self.officer)
+        result = Reading._ingest(self._series(one_pass, 2, **cycle), price=True)
+        # ...the other's stored, then priced by the cron
+        self._ingest(*self._series(two_step, 2, **cycle))
+        self.env["prepaid.meter"]._cron_price_readings()
+        self.assertEqual(set(result["created"].mapped("state")), {"priced"})
+        self.assertEqual(self._billing(one_pass), self._billing(two_step))
+        self.assertTrue(one_pass.charge_ids)
+        self.assertEqual(one_pass.last_reading_id, result["created"].sorted("timestamp")[-1])
+        # nothing is left for the cron: priced once
+        self.env["prepaid.meter"]._cron_price_readings()
+        self.assertEqual(self._billing(one_pass), self._billing(two_step))
+
+    def test_meters_that_cannot_be_billed_keep_their_readings_new(self):
+        lonely = self._create_meter("IAP-NOTARIFF", tariff_id=False)
+        self.site.default_tariff_id = False
+        start = self._ingest(*self._series(lonely, 0, ["5"]))["created"]
+        self._open_account(lonely, [start])
+        idle = self._create_meter("IAP-IDLE")
+        rows = self._series(lonely, 1, ["6"]) + self._series(idle, 1, ["50"])
+        created = self.env["prepaid.reading"]._ingest(rows, price=True)["created"]
+        by_meter = {reading.meter_id: reading for reading in created}
+        self.assertEqual(by_meter[lonely].state, "new")
+        self.assertIn("no tariff", lonely.pricing_error)
+        self.assertEqual(by_meter[idle].state, "unbilled")
+        self.assertEqual((lonely.last_total, idle.last_total), (6.0, 50.0))
+        cashier = new_test_user(
+            self.env, login="iap_cashier", groups="prepaid_energy.group_prepaid_cashier"
+        )
+        with self.assertRaises(AccessError):
+            self.env["prepaid.reading"].with_user(cashier)._ingest(
+                self._series(lonely, 2, ["7"]), price=True
+            )
