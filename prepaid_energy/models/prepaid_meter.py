@@ -205,17 +205,15 @@ class PrepaidMeter(models.Model):
     def _reading_config(self):
         """How the core judges this meter's readings."""
         self.ensure_one()
-        electric = self.utility == "electricity"
-        with_power = electric and self.rated_current and self.voltage
         return reading_config(
-            self.site_id.reading_interval or 15,
+            self.site_id.reading_interval,
             self.register_limit,
             self.multiplier,
             self.utility,
-            self.rated_current if with_power else 0,
-            self.voltage if with_power else 0,
-            int(self.phases or 1),
-            self.max_flow if not electric else 0,
+            self.rated_current,
+            self.voltage,
+            self.phases,
+            self.max_flow,
         )
 
     @api.model

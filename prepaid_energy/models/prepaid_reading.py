@@ -54,17 +54,20 @@ def stored_bands(has_bands, values):
 
 @functools.lru_cache(maxsize=256)
 def reading_config(minutes, register_limit, multiplier, utility, current, voltage, phases, flow):
-    """The core's ReadingConfig for these meter settings (0: not given); meters of a site
-    share their settings: cached."""
+    """The core's ReadingConfig for a meter's settings (0 or None: not given; current and
+    voltage count for electricity when both are given, flow for water). Meters of a
+    site share their settings: cached."""
+    electric = utility == "electricity"
+    with_power = electric and current and voltage
     return core_readings.ReadingConfig(
-        expected_interval=datetime.timedelta(minutes=minutes),
+        expected_interval=datetime.timedelta(minutes=minutes or 15),
         register_limit=register_decimal(register_limit) if register_limit else None,
         multiplier=register_decimal(multiplier),
         utility=utility,
-        rated_current=register_decimal(current) if current else None,
-        voltage=register_decimal(voltage) if voltage else None,
-        phases=phases,
-        max_flow=register_decimal(flow) if flow else None,
+        rated_current=register_decimal(current) if with_power else None,
+        voltage=register_decimal(voltage) if with_power else None,
+        phases=int(phases or 1),
+        max_flow=register_decimal(flow) if flow and not electric else None,
     )
 
 
@@ -579,17 +582,8 @@ class PrepaidReading(models.Model):
             last_date, last_total, has_bands, *bands = row[13:]
             if (site_id, company_id) not in zones:
                 zones[site_id, company_id] = Meter.browse(meter_id)._site_zone()
-            electric = utility == "electricity"
-            with_power = electric and current and voltage
             config = reading_config(
-                minutes or 15,
-                limit,
-                multiplier,
-                utility,
-                current if with_power else 0,
-                voltage if with_power else 0,
-                int(phases or 1),
-                flow if not electric else 0,
+                minutes, limit, multiplier, utility, current, voltage, phases, flow
             )
             facts[meter_id] = MeterFacts(
                 meter_id,
