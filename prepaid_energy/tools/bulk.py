@@ -124,8 +124,16 @@ def create(model, vals_list, chunk_size=CHUNK_SIZE):
 
 
 def _with_defaults(model, vals_list):
-    """``vals_list`` completed with the defaults of the fields some rows leave out."""
-    stored = {fname for fname, field in model._fields.items() if field.store}
+    """``vals_list`` completed with the defaults of the fields some rows leave out.
+
+    Only plain stored fields take a default: related and computed ones follow
+    from the row (a caller's ``default_company_id`` in the context must not
+    reach a reading's related company)."""
+    stored = {
+        fname
+        for fname, field in model._fields.items()
+        if field.store and not (field.compute or field.related)
+    }
     missing = set()
     for vals in vals_list:
         missing.update(stored.difference(vals))
