@@ -24,3 +24,4 @@ from . import test_money_multicompany
 from . import test_concurrency_wallet
 from . import test_core_error_bridge
 from . import test_tour_first_use
+from . import test_bulk_writes
