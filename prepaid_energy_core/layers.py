@@ -14,9 +14,25 @@ LAYERS = (
     ("vocabulary", ("__init__", "layers", "vocabulary")),
     # errors and exact money arithmetic
     ("foundations", ("errors", "money")),
+    # report files built from plain rows (XLSX)
+    ("report builders", ("xlsx",)),
     # one rule each: calendars, invoicing periods, reading validation, wallet levels,
-    # apportionment, crypto
-    ("domain rules", ("calendar", "periods", "readings", "wallet", "apportion", "crypto")),
+    # apportionment, crypto, fee schemes, line losses, cashier shifts, report arithmetic
+    (
+        "domain rules",
+        (
+            "calendar",
+            "periods",
+            "readings",
+            "wallet",
+            "apportion",
+            "crypto",
+            "fees",
+            "losses",
+            "shifts",
+            "reports",
+        ),
+    ),
     # what combines rules: the tariff engine, the disconnection policy
     ("domain engines", ("tariff", "policy")),
     # meter protocol codecs: bytes <-> frames and values, no I/O
