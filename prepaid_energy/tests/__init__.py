@@ -24,3 +24,6 @@ from . import test_money_multicompany
 from . import test_concurrency_wallet
 from . import test_core_error_bridge
 from . import test_tour_first_use
+
+# fees, common areas, cash desks, audit and reports
+from . import test_fee_schemes
