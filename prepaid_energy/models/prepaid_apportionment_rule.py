@@ -1,5 +1,5 @@
 from odoo import Command, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError
 
 from prepaid_energy_core import apportion
 from prepaid_energy_core.vocabulary import UTILITY_LABELS
@@ -75,12 +75,13 @@ class PrepaidApportionmentRule(models.Model):
         for rule in self:
             rule.run_count = len(rule.run_ids)
 
-    @api.constrains("method", "line_ids")
     def _check_percentages(self):
+        """Fixed percentages must add up to 100 % (checked when a period is computed: the
+        lines are typed one by one)."""
         for rule in self.filtered(lambda rule: rule.method == apportion.FIXED_PERCENT):
             total = round(sum(rule.line_ids.mapped("percent")), 4)
-            if rule.line_ids and total != 100:
-                raise ValidationError(
+            if total != 100:
+                raise UserError(
                     self.env._(
                         "The fixed percentages of %(rule)s add up to %(total)s %%, not 100 %%.",
                         rule=rule.name,

@@ -220,6 +220,7 @@ class PrepaidApportionmentRun(models.Model):
                 raise UserError(
                     self.env._("Rule %(rule)s lists no unit: add its units first.", rule=rule.name)
                 )
+            rule._check_percentages()
             quantity, amount, price = run._master_figures()
             if amount < 0:
                 raise UserError(self.env._("A negative amount cannot be apportioned as a charge."))

@@ -55,6 +55,7 @@ class PrepaidRecharge(models.Model):
         )
         if shift:
             self.sudo().shift_id = shift
+            shift.sudo()._sync_channel_lines()  # a channel the shift had not listed yet
         self.env["prepaid.audit.log"]._log(
             self.operation,
             self,

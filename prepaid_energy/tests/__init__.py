@@ -27,3 +27,6 @@ from . import test_tour_first_use
 
 # fees, common areas, cash desks, audit and reports
 from . import test_fee_schemes
+from . import test_apportionment
+from . import test_cashier_shift
+from . import test_audit_log
