@@ -29,7 +29,14 @@ class PrepaidIncomeReport(models.Model):
     _depends = {
         "prepaid.charge": ["date_start", "amount", "quantity", "utility", "account_id"],
         "prepaid.fee.charge": ["date_from", "amount", "scheme_id", "account_id"],
-        "prepaid.apportionment.share": ["amount", "quantity", "ledger_line_id", "run_id"],
+        "prepaid.apportionment.share": [
+            "amount",
+            "quantity",
+            "ledger_line_id",
+            "run_id",
+            "period_start",
+            "account_id",
+        ],
         "prepaid.account": ["site_id", "unit_id", "partner_id"],
     }
 

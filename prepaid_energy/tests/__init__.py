@@ -30,3 +30,4 @@ from . import test_fee_schemes
 from . import test_apportionment
 from . import test_cashier_shift
 from . import test_audit_log
+from . import test_report_exports

@@ -97,11 +97,18 @@ class FeeCase(MoneyCase):
         )
 
     def _readings(self, meter, rows):
-        """Ingest ``[(naive UTC timestamp, total register)]`` for ``meter``."""
+        """Ingest ``[(naive UTC timestamp, total register[, {band: register}])]`` for
+        ``meter``."""
         result = self.env["prepaid.reading"]._ingest(
             [
-                {"meter_id": meter.id, "timestamp": moment, "total": total, "source": "import"}
-                for moment, total in rows
+                {
+                    "meter_id": meter.id,
+                    "timestamp": row[0],
+                    "total": row[1],
+                    "source": "import",
+                    **(row[2] if len(row) > 2 else {}),
+                }
+                for row in rows
             ],
             strict=True,
         )

@@ -223,14 +223,13 @@ class PrepaidReportExport(models.TransientModel):
                 "location": self._name_of(record.location_id),
                 "meter": record.meter_id.serial,
                 "utility": utilities.get(record.utility),
-                "amount": self._money(record.amount, record.currency_id),
             }
             row.update({band: self._quantity(record[band]) for band in bands})
             rows.append(row)
         summary = reports.summarize(
             rows,
             ["company", "site", "building", "floor", "location", "meter", "utility"],
-            [*bands, "amount"],
+            bands,
             granularity=self.granularity,
         )
         columns = (
@@ -248,7 +247,6 @@ class PrepaidReportExport(models.TransientModel):
             xlsx.Column("flat", self.env._("Flat"), xlsx.QUANTITY, total=True),
             xlsx.Column("valley", self.env._("Valley"), xlsx.QUANTITY, total=True),
             xlsx.Column("untimed", self.env._("Untimed"), xlsx.QUANTITY, total=True),
-            xlsx.Column("amount", self.env._("Amount"), xlsx.MONEY, total=True),
         )
         title = self.env._("Energy by location")
         return [xlsx.Sheet(title, columns, tuple(summary), tuple(self._notes(title)))]
