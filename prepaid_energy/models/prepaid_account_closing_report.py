@@ -27,4 +27,6 @@ class PrepaidAccountClosing(models.Model):
         return self.account_id.sudo()._open_fee_invoices()
 
     def action_print_moveout(self):
-        return self.env.ref("prepaid_energy.action_report_prepaid_moveout").report_action(self)
+        return self.env.ref("prepaid_energy.action_report_prepaid_moveout").report_action(
+            self, config=False
+        )

@@ -330,4 +330,4 @@ class PrepaidApportionmentRun(models.Model):
     def action_print_statements(self):
         return self.env.ref(
             "prepaid_energy.action_report_prepaid_apportionment_statement"
-        ).report_action(self.share_ids.filtered("account_id"))
+        ).report_action(self.share_ids.filtered("account_id"), config=False)

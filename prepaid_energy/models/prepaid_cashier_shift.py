@@ -291,7 +291,9 @@ class PrepaidCashierShift(models.Model):
         return moves
 
     def action_print_z_report(self):
-        return self.env.ref("prepaid_energy.action_report_prepaid_shift_z").report_action(self)
+        return self.env.ref("prepaid_energy.action_report_prepaid_shift_z").report_action(
+            self, config=False
+        )
 
     def action_view_documents(self):
         self.ensure_one()

@@ -77,15 +77,18 @@ class PrepaidFeeSubscription(models.Model):
         string="From", required=True, default=fields.Date.context_today, tracking=True
     )
     date_end = fields.Date(string="Until", tracking=True, help="Last day charged; empty: open.")
+    own_rate = fields.Float(
+        string="Agreed amount or rate",
+        digits="Prepaid Tariff Price",
+        tracking=True,
+        help="What this tenant agreed, when it is not the scheme's; empty (0): the scheme's "
+        "amount or rate, which then follows the scheme.",
+    )
     rate = fields.Float(
         string="Amount or rate",
         digits="Prepaid Tariff Price",
         compute="_compute_rate",
-        store=True,
-        readonly=False,
-        precompute=True,
-        tracking=True,
-        help="The scheme's amount or rate, or the one agreed with this tenant.",
+        help="What is charged: the agreed amount or rate, else the scheme's.",
     )
     quantity = fields.Float(
         string="Units",
@@ -122,7 +125,7 @@ class PrepaidFeeSubscription(models.Model):
             "CHECK(date_end IS NULL OR date_end >= date_start)",
             "A fee cannot end before it starts.",
         ),
-        ("rate_positive", "CHECK(rate >= 0)", "A fee amount or rate cannot be negative."),
+        ("rate_positive", "CHECK(own_rate >= 0)", "A fee amount or rate cannot be negative."),
         ("quantity_positive", "CHECK(quantity >= 0)", "A number of units cannot be negative."),
     ]
 
@@ -131,10 +134,10 @@ class PrepaidFeeSubscription(models.Model):
         for subscription in self:
             subscription.company_id = subscription.account_id.company_id or self.env.company
 
-    @api.depends("scheme_id")
+    @api.depends("own_rate", "scheme_id.amount")
     def _compute_rate(self):
         for subscription in self:
-            subscription.rate = subscription.scheme_id.amount
+            subscription.rate = subscription.own_rate or subscription.scheme_id.amount
 
     @api.depends("scheme_id", "account_id")
     def _compute_quantity(self):

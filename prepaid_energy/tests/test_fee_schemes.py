@@ -306,3 +306,28 @@ class TestFeeSchemes(FeeCase):
         # ending it stops the charges
         subscription.date_end = D(2025, 3, 31)
         self.assertFalse(subscription.next_charge_date)
+
+    def test_an_agreed_rate_stays_and_the_schemes_new_amount_applies_to_the_others(self):
+        with freeze_time("2025-01-01 08:00:00"):
+            account = self._open_for(self.occupancy, recharge=1000.0)
+            account2 = self._open_for(self.occupancy2, recharge=1000.0)
+        rent = self._rent()
+        following = self._subscribe(account, rent, D(2025, 1, 1))
+        agreed = self._subscribe(account2, rent, D(2025, 1, 1), own_rate=250.0)
+        self.assertEqual((following.rate, agreed.rate), (300.0, 250.0))
+        with freeze_time("2025-01-01 08:00:00"):
+            (following | agreed)._post_due_charges()
+        rent.with_user(self.manager).amount = 320.0
+        with freeze_time("2025-02-01 08:00:00"):
+            (following | agreed)._post_due_charges()
+        self.assertEqual(following.charge_ids.sorted("date_from").mapped("amount"), [300.0, 320.0])
+        self.assertEqual(agreed.charge_ids.sorted("date_from").mapped("amount"), [250.0, 250.0])
+        change = self.env["prepaid.audit.log"].search(
+            [
+                ("action", "=", "fee_change"),
+                ("res_id", "=", rent.id),
+                ("description", "=", "Changed"),
+            ]
+        )
+        self.assertEqual(change.changes, "Amount or rate: 300.0 -> 320.0")
+        self.assertEqual(change.user_id, self.manager)

@@ -22,5 +22,7 @@ class PrepaidStatementWizard(models.TransientModel):
     def action_print(self):
         self.ensure_one()
         return self.env.ref("prepaid_energy.action_report_prepaid_statement").report_action(
-            self.account_ids, data={"month": fields.Date.to_string(self.month.replace(day=1))}
+            self.account_ids,
+            data={"month": fields.Date.to_string(self.month.replace(day=1))},
+            config=False,  # no layout wizard: these documents carry their issuer
         )
