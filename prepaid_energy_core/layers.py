@@ -15,9 +15,10 @@ LAYERS = (
     # errors and exact money arithmetic
     ("foundations", ("errors", "money")),
     # report files built from plain rows (XLSX)
-    ("report builders", ("xlsx",)),
+    ("report builders", ("xlsx", "xlsx_export")),
     # one rule each: calendars, invoicing periods, reading validation, wallet levels,
-    # apportionment, crypto, fee schemes, line losses, cashier shifts, report arithmetic
+    # apportionment, crypto, what a remote command is and how it is verified, fee schemes,
+    # line losses, cashier shifts, report arithmetic
     (
         "domain rules",
         (
@@ -27,14 +28,15 @@ LAYERS = (
             "wallet",
             "apportion",
             "crypto",
+            "commands",
             "fees",
             "losses",
             "shifts",
             "reports",
         ),
     ),
-    # what combines rules: the tariff engine, the disconnection policy
-    ("domain engines", ("tariff", "policy")),
+    # what combines rules: the tariff engine, the disconnection policy and its schedules
+    ("domain engines", ("tariff", "policy", "supply")),
     # meter protocol codecs: bytes <-> frames and values, no I/O
     ("protocols", ("protocols",)),
     # links to the buses, and the Modbus register maps (codec-level descriptions)
@@ -43,6 +45,8 @@ LAYERS = (
     ("drivers", ("drivers",)),
     # many meters on many buses in one cycle
     ("poller", ("poller",)),
+    # a head-end's gateways and buses: settings into transports and drivers, a read cycle
+    ("head-end", ("fieldbus",)),
     # simulated meters and gateways (speak the protocols, serve the maps)
     ("simulator", ("simulator",)),
     # the technician's command line

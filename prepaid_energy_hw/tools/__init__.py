@@ -1,0 +1,2 @@
+from . import bulk_update
+from . import policy_inputs
