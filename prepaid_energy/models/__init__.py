@@ -32,6 +32,7 @@ from . import account_move_line
 from . import prepaid_audit_log
 from . import prepaid_audit_mixin
 from . import prepaid_tariff_audit
+from . import prepaid_meter_audit
 from . import prepaid_location_fees
 from . import prepaid_fee_scheme
 from . import prepaid_fee_subscription

@@ -14,7 +14,12 @@ OPEN_PAYMENT_STATES = ("not_paid", "partial")
 
 class PrepaidAccount(models.Model):
     # a file of its own: the invoicing file is another team's, this one is the tenancy's
-    _inherit = "prepaid.account"  # pylint: disable=consider-merging-classes-inherited
+    _name = "prepaid.account"
+    _inherit = ["prepaid.account", "prepaid.audit.mixin"]
+    # credit settings are worth an audit line; accounts are created by the open wizard
+    _audit_action = "setting_change"
+    _audit_fields = ("credit_limit", "emergency_credit_amount")
+    _audit_on_create = False
 
     alarm_event_ids = fields.One2many("prepaid.alarm.event", "account_id", string="Alarm history")
     fee_subscription_ids = fields.One2many("prepaid.fee.subscription", "account_id", string="Fees")
@@ -146,6 +151,9 @@ class PrepaidAccount(models.Model):
         return self.env["prepaid.fee.preview.wizard"]._action_open(
             {"default_account_ids": self.ids}
         )
+
+    def _audit_account(self):
+        return self
 
     def _on_alarm_level_changed(self, previous_level):
         # the history is written as the system: cashiers post, they do not write history

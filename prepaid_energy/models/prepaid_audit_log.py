@@ -97,7 +97,12 @@ class PrepaidAuditLog(models.Model):
                     "res_id": record.id if record is not None else False,
                     "record_name": (record.display_name or "") if record is not None else False,
                     "description": description,
-                    "changes": changes.get(record.id) if isinstance(changes, dict) else changes,
+                    "changes": (
+                        changes.get(record.id if record is not None else None)
+                        if isinstance(changes, dict)
+                        else changes
+                    )
+                    or False,
                     "account_id": the_account.id if the_account else False,
                     "amount": the_amount or 0.0,
                 }

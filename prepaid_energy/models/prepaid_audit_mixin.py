@@ -18,6 +18,8 @@ class PrepaidAuditMixin(models.AbstractModel):
 
     _audit_action = "setting_change"
     _audit_fields = ()
+    #: log creations too (False: only changes and deletions, for models created in bulk)
+    _audit_on_create = True
 
     def _audited_fnames(self, fnames):
         if self._audit_fields:
@@ -50,19 +52,21 @@ class PrepaidAuditMixin(models.AbstractModel):
         return self.env["prepaid.account"]
 
     def _audit_log_records(self, description, changes=None):
-        log = self.env["prepaid.audit.log"]
-        for record in self:
-            log._log(
-                self._audit_action,
-                record,
-                description,
-                changes=changes.get(record.id) if changes else None,
-                account=record._audit_account(),
-            )
+        if not self:
+            return
+        self.env["prepaid.audit.log"]._log(
+            self._audit_action,
+            self,
+            description,
+            changes=changes,
+            account=lambda record: record._audit_account(),
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
         records = super().create(vals_list)
+        if not self._audit_on_create:
+            return records
         fnames = self._audited_fnames(set().union(*vals_list)) if vals_list else []
         changes = {
             record.id: "\n".join(
@@ -94,6 +98,5 @@ class PrepaidAuditMixin(models.AbstractModel):
         return result
 
     def unlink(self):
-        for record in self:
-            record._audit_log_records(self.env._("Deleted"))
+        self._audit_log_records(self.env._("Deleted"))
         return super().unlink()

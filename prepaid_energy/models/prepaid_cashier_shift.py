@@ -18,6 +18,7 @@ from odoo.tools import SQL, float_repr
 from prepaid_energy_core import shifts
 
 from ..tools.core_errors import raise_as_odoo
+from .account_journal import JOURNALS_MENU
 
 SEQUENCE_CODE = "prepaid.cashier.shift"
 
@@ -253,12 +254,16 @@ class PrepaidCashierShift(models.Model):
         for journal, difference in differences.items():
             account = journal.loss_account_id if difference < 0 else journal.profit_account_id
             if not account:
+                path = self.env.ref(JOURNALS_MENU).sudo().complete_name.replace("/", " > ")
                 raise UserError(
                     self.env._(
                         "Journal %(journal)s has no %(which)s account for cash differences: set "
-                        "it on the journal (Invoicing > Configuration > Journals).",
+                        "it in %(path)s > %(journal)s, tab Journal Entries.",
                         journal=journal.display_name,
-                        which=self.env._("loss") if difference < 0 else self.env._("profit"),
+                        which=self.env._("Loss Account")
+                        if difference < 0
+                        else self.env._("Profit Account"),
+                        path=path,
                     )
                 )
             liquidity = journal.default_account_id

@@ -119,3 +119,25 @@ class TestAuditLog(FeeCase):
         with self.assertRaises(AccessError):
             self.env["prepaid.audit.log"].with_user(self.cashier).search([])
         self.assertIn(entry, self.env["prepaid.audit.log"].with_user(self.manager).search([]))
+
+    def test_meter_and_credit_settings_are_logged_not_every_write(self):
+        self.meter.with_user(self.manager).write({"keep_power": True, "name": "Shop meter"})
+        self.assertRecordValues(
+            self._entries(res_model="prepaid.meter", res_id=self.meter.id),
+            [
+                {
+                    "action": "setting_change",
+                    "changes": "Keep Power: False -> True",
+                    "account_id": self.account.id,
+                }
+            ],
+        )
+        self.account.with_user(self.officer).credit_limit = 25.0
+        self.assertEqual(
+            self._entries(res_model="prepaid.account", res_id=self.account.id).changes,
+            "Credit Limit: 0.0 -> 25.0",
+        )
+        # the wallet's own bookkeeping (balance, alarm level, meter states) is no operator act
+        before = self.env["prepaid.audit.log"].search_count([])
+        self._consume(self.account, 5.0)
+        self.assertEqual(self.env["prepaid.audit.log"].search_count([]), before)

@@ -172,3 +172,23 @@ class TestCashierShift(FeeCase):
         shift = self._open_shift()
         cash = self._recharge(self.account, 20.0)
         self.assertEqual((cash.state, cash.shift_id), ("done", shift))
+
+    def test_a_channel_without_a_cash_difference_account_says_where_to_set_it(self):
+        self.cash_journal.loss_account_id = False
+        shift = self._open_shift(float_amount=0.0)
+        self._recharge(self.account, 40.0)
+        shift.write(
+            {
+                "difference_reason": "Short",
+                "line_ids": [Command.update(shift.line_ids.id, {"counted_amount": 39.0})],
+            }
+        )
+        counts = self._money_counts()
+        with self.assertRaisesRegex(
+            UserError, r"no Loss Account .* Journals > Cash, tab Journal Entries"
+        ):
+            shift.action_close()
+        self.assertEqual((shift.state, self._money_counts()), ("open", counts))
+        # the site's cash settings are a manager's
+        with self.assertRaises(AccessError):
+            self.site.with_user(self.officer).require_cashier_shift = True
