@@ -52,8 +52,9 @@ class PrepaidApportionmentRun(models.Model):
     site_id = fields.Many2one(related="rule_id.site_id", store=True, index=True)
     company_id = fields.Many2one(related="rule_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    period_start = fields.Date(required=True, default=lambda self: _previous_month())
+    period_start = fields.Date(string="From", required=True, default=lambda self: _previous_month())
     period_end = fields.Date(
+        string="To",
         required=True,
         default=lambda self: fields.Date.today().replace(day=1) - ONE_DAY,
         help="Inclusive: the period runs from midnight of its first day to midnight after "
@@ -71,7 +72,7 @@ class PrepaidApportionmentRun(models.Model):
         string="Master quantity", digits=(16, QUANTITY_DIGITS), tracking=True
     )
     master_amount = fields.Monetary(string="Master amount", tracking=True)
-    price_unit = fields.Float(digits="Prepaid Tariff Price", readonly=True)
+    price_unit = fields.Float(string="Price per unit", digits="Prepaid Tariff Price", readonly=True)
     share_ids = fields.One2many("prepaid.apportionment.share", "run_id", string="Shares")
     tenants_amount = fields.Monetary(compute="_compute_totals", string="Charged to tenants")
     landlord_amount = fields.Monetary(compute="_compute_totals", string="Landlord's share")

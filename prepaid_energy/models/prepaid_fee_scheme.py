@@ -41,7 +41,7 @@ class PrepaidFeeScheme(models.Model):
     )
     basis = fields.Selection(
         list(fees.BASIS_LABELS),
-        string="Amount",
+        string="Charged",
         required=True,
         default=fees.FIXED,
         tracking=True,
@@ -86,6 +86,7 @@ class PrepaidFeeScheme(models.Model):
         compute="_compute_product_id",
         store=True,
         readonly=False,
+        precompute=True,  # required: there when the row is inserted (imports, code)
         required=True,
         check_company=True,
         help="What the fee is invoiced as (its taxes must be included in the price).",

@@ -44,8 +44,8 @@ class PrepaidMasterBill(models.Model):
     company_id = fields.Many2one(related="site_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     utility = fields.Selection(list(UTILITY_LABELS), required=True, default="electricity")
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True, help="Inclusive, on the site's clock.")
+    period_start = fields.Date(string="From", required=True)
+    period_end = fields.Date(string="To", required=True, help="Inclusive, on the site's clock.")
     supplier_id = fields.Many2one(
         "res.partner", string="Utility company", help="Who bills the landlord."
     )

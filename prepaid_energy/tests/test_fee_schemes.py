@@ -307,6 +307,20 @@ class TestFeeSchemes(FeeCase):
         subscription.date_end = D(2025, 3, 31)
         self.assertFalse(subscription.next_charge_date)
 
+    def test_a_scheme_created_without_a_form_takes_its_types_product(self):
+        # imports and code create schemes without the form's onchange
+        Scheme = self.env["prepaid.fee.scheme"].with_user(self.manager)
+        schemes = Scheme.create(
+            [
+                {"name": "Rent", "fee_type": "rent", "amount": 10.0},
+                {"name": "Meters", "fee_type": "meter_rental", "amount": 2.0},
+                {"name": "Parking", "fee_type": "custom", "amount": 5.0},
+            ]
+        )
+        self.assertEqual(
+            schemes.mapped("product_id.default_code"), ["PE-RENT", "PE-METER", "PE-FEE"]
+        )
+
     def test_an_agreed_rate_stays_and_the_schemes_new_amount_applies_to_the_others(self):
         with freeze_time("2025-01-01 08:00:00"):
             account = self._open_for(self.occupancy, recharge=1000.0)
