@@ -32,3 +32,4 @@ from . import test_cashier_shift
 from . import test_audit_log
 from . import test_report_exports
 from . import test_tour_fee_scheme
+from . import test_concurrency_fees
