@@ -11,13 +11,21 @@
 - :class:`BillingCycle` gives the start of the monthly or yearly billing cycle
   containing a moment. A start day past the end of a short month falls on the
   month's last day (start day 31 -> 28/29 Feb, 30 Apr...).
+- Invoicing periods (monthly, quarterly) start at local midnight of their
+  first day: :func:`period_start` and :func:`period_starts_between` give the
+  cut moments a pricing run is split at.
+- Time zones: :func:`to_local` and :func:`to_utc` convert between the naive
+  UTC moments the database keeps and a site's naive local clock (IANA names,
+  the standard library's ``zoneinfo``).
 
 Nothing here imports Odoo; every constructor validates and raises
 :class:`~prepaid_energy_core.errors.ValidationError` with a readable message.
 """
 
 import datetime
+import functools
 import re
+import zoneinfo
 
 from .errors import ValidationError
 
@@ -30,6 +38,9 @@ DAY_TYPES = (WORKDAY, WEEKEND, HOLIDAY)
 MONTHLY = "monthly"
 YEARLY = "yearly"
 CYCLE_PERIODS = (MONTHLY, YEARLY)
+QUARTERLY = "quarterly"
+#: invoicing periods a site can have
+INVOICE_PERIODS = (MONTHLY, QUARTERLY)
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
@@ -278,3 +289,81 @@ class BillingCycle:
             year, month = (start.year, start.month + 1) if start.month < 12 else (start.year + 1, 1)
             return self._start_in(year, month)
         return self._start_in(start.year + 1, self.start_month)
+
+
+# --------------------------------------------------------------------------- invoicing periods
+
+
+def _check_invoice_period(period):
+    if period not in INVOICE_PERIODS:
+        raise ValidationError(
+            f"invoicing period must be one of {', '.join(INVOICE_PERIODS)}: {period!r}"
+        )
+
+
+def period_start(day, period=MONTHLY):
+    """First day (a date) of the monthly or quarterly invoicing period holding the date ``day``."""
+    _check_invoice_period(period)
+    month = day.month if period == MONTHLY else (day.month - 1) // 3 * 3 + 1
+    return datetime.date(day.year, month, 1)
+
+
+def next_period_start(start, period=MONTHLY):
+    """First day of the invoicing period after the one starting on the date ``start``."""
+    _check_invoice_period(period)
+    month = start.month + (1 if period == MONTHLY else 3)
+    year = start.year + (month - 1) // 12
+    return datetime.date(year, (month - 1) % 12 + 1, 1)
+
+
+def period_starts_between(start, end, period=MONTHLY):
+    """Local midnights (naive datetimes) of the period starts after ``start``, up to ``end``.
+
+    ``start`` and ``end`` are naive local datetimes; a period start equal to
+    ``start`` is not listed (nothing before it is being priced), one equal to
+    ``end`` is.
+    """
+    return [cut for cut in _period_starts(start.date(), end.date(), period) if start < cut <= end]
+
+
+@functools.lru_cache(maxsize=1024)
+def _period_starts(first_day, last_day, period):
+    """Midnights of the period starts after the period of ``first_day``, to ``last_day``."""
+    cuts = []
+    day = next_period_start(period_start(first_day, period), period)
+    while day <= last_day:
+        cuts.append(datetime.datetime(day.year, day.month, day.day))
+        day = next_period_start(day, period)
+    return tuple(cuts)
+
+
+# --------------------------------------------------------------------------- time zones
+
+_UTC = datetime.timezone.utc
+
+
+@functools.lru_cache(maxsize=64)
+def zone(name):
+    """The ``zoneinfo.ZoneInfo`` of an IANA name ("Asia/Shanghai"); ValidationError if unknown."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValidationError(f"unknown time zone {name!r}") from None
+
+
+@functools.lru_cache(maxsize=8192)
+def to_local(moment, zone_name):
+    """A naive UTC datetime as the naive local time of ``zone_name`` (cached: the
+    readings of one cycle share a few moments)."""
+    return moment.replace(tzinfo=_UTC).astimezone(zone(zone_name)).replace(tzinfo=None)
+
+
+@functools.lru_cache(maxsize=8192)
+def to_utc(local, zone_name, fold=0):
+    """A naive local time of ``zone_name`` as a naive UTC datetime.
+
+    A time the clocks skip (spring forward) or repeat (autumn back) is read
+    with ``fold``, as ``zoneinfo`` does: 0 the offset before the change, 1 after.
+    """
+    aware = local.replace(tzinfo=zone(zone_name), fold=fold)
+    return aware.astimezone(_UTC).replace(tzinfo=None)

@@ -101,7 +101,7 @@ MESSAGES = {
     "reading.negative_register": "%(where)s: a cumulative register cannot be negative (%(value)s)",
     "reading.duplicate_timestamp": "duplicate reading timestamp %(timestamp)s",
     "reading.out_of_order": "readings are not in time order: %(later)s comes after %(earlier)s",
-    "reading.outside_register": "reading at %(timestamp)s: value %(value)s is outside the "
+    "reading.outside_register": "reading at %(timestamp)s: total %(value)s is outside the "
     "register range (limit %(limit)s)",
     "reading.meter_changed": "reading at %(timestamp)s comes from meter %(serial)s but the "
     "previous one from %(previous)s: give the new meter's start reading (replacement_start)",

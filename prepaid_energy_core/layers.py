@@ -35,8 +35,9 @@ LAYERS = (
             "reports",
         ),
     ),
-    # what combines rules: the tariff engine, the disconnection policy and its schedules
-    ("domain engines", ("tariff", "policy", "supply")),
+    # what combines rules: the tariff engine and its input (ingestion), the disconnection
+    # policy and its schedules
+    ("domain engines", ("tariff", "ingestion", "policy", "supply")),
     # meter protocol codecs: bytes <-> frames and values, no I/O
     ("protocols", ("protocols",)),
     # links to the buses, and the Modbus register maps (codec-level descriptions)

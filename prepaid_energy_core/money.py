@@ -62,3 +62,14 @@ class RoundingCarry:
         booked = round_money(total, self.digits, self.rounding)
         self.remainder = total - booked
         return booked
+
+
+def plain(number):
+    """``number`` (Decimal, int or str) as plain digits: no exponent, no trailing zeros.
+
+    ``Decimal("5E+1")`` is "50", ``Decimal("61.822100")`` is "61.8221": what a
+    person reads on a label, where ``str(Decimal.normalize())`` would print 5E+1.
+    """
+    value = to_decimal(number, "number").normalize()
+    text = format(value, "f")
+    return "0" if text in ("-0", "0") else text

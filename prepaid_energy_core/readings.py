@@ -34,19 +34,42 @@ Flags
 * ``gap``: interval longer than ``expected_interval x gap_tolerance``.
 * ``estimate``: the value is an estimate (given as such, or filled by
   :func:`estimate_gaps`).
+* ``band_mismatch``: the reading and the previous one carry band registers
+  (``bands``: every band of :data:`~prepaid_energy_core.vocabulary.TOU_BANDS`
+  or none) and a band went back, or the band deltas do not add up to the
+  total delta (within :func:`band_tolerance`). The spike check applies to
+  each band delta too. Band deltas are not checked across a rollover or a
+  meter replacement: the engine then splits that interval by the clock.
+
+:attr:`CheckedReading.needs_review` (negative delta, spike, band mismatch)
+says a person must look before the reading is billed.
+
+Slots and clocks
+----------------
+:func:`time_slot` floors a UTC moment to its slot of the site's local clock,
+so that hourly or daily slots start at local midnight whatever the offset;
+:func:`check_not_future` refuses a timestamp ahead of the server's clock by
+more than :data:`CLOCK_TOLERANCE`.
 """
 
 import dataclasses
 import datetime
+import functools
 from decimal import Decimal
 from fractions import Fraction
 
+from . import calendar
 from .errors import ValidationError
 from .money import ZERO, to_decimal
+from .vocabulary import ELECTRICITY, TOU_BANDS, UTILITIES, WATER
 
-ELECTRICITY = "electricity"
-WATER = "water"
-UTILITIES = (ELECTRICITY, WATER)
+#: how far ahead of the server's clock a reading may be (meter clocks drift)
+CLOCK_TOLERANCE = datetime.timedelta(minutes=5)
+#: band deltas may differ from the total delta by this many register units...
+BAND_TOLERANCE = Decimal("0.05")
+#: ... or by this share of the total delta, whichever is larger (each register
+#: is rounded on its own: five registers, five roundings)
+BAND_TOLERANCE_SHARE = Decimal("0.01")
 
 _MICROSECOND = datetime.timedelta(microseconds=1)
 _MICROSECONDS_PER_HOUR = Decimal(3_600_000_000)
@@ -69,28 +92,79 @@ class Reading:
 
     ``serial`` names the physical meter when known. ``replacement_start``
     marks the first reading of a newly installed meter and gives that meter's
-    register at installation.
+    register at installation. ``bands``: the time-of-use band registers
+    (``{band: value}`` with every band of ``TOU_BANDS``), or None.
     """
 
     timestamp: datetime.datetime
-    value: Decimal
+    total: Decimal
     serial: str | None = None
     replacement_start: Decimal | None = None
     estimate: bool = False
+    bands: dict | None = None
 
     def __post_init__(self):
         if not isinstance(self.timestamp, datetime.datetime):
             raise ValidationError(f"reading timestamp must be a datetime, got {self.timestamp!r}")
         where = f"reading at {self.timestamp.isoformat()}"
-        value = to_decimal(self.value, f"{where} value")
-        if value < 0:
-            raise ValidationError.of("reading.negative_register", where=where, value=value)
-        object.__setattr__(self, "value", value)
+        total = self.total
+        if total.__class__ is not Decimal or not total.is_finite():
+            total = to_decimal(total, f"{where} total")
+            object.__setattr__(self, "total", total)
+        if total < 0:
+            raise ValidationError.of("reading.negative_register", where=where, value=total)
         if self.replacement_start is not None:
             start = to_decimal(self.replacement_start, f"{where} replacement start")
             if start < 0:
                 raise ValidationError(f"{where}: replacement start cannot be negative ({start})")
             object.__setattr__(self, "replacement_start", start)
+        if self.bands is not None:
+            object.__setattr__(self, "bands", check_bands(self.bands, where))
+
+
+def check_bands(bands, where="reading"):
+    """``bands`` as ``{band: Decimal}`` in ``TOU_BANDS`` order; every band or none.
+
+    A reading carries all its meter's band registers or only the total: a
+    missing band taken as 0 would bill the whole register at the next reading.
+    """
+    if not isinstance(bands, dict):
+        raise ValidationError(f"{where}: band registers must be a dict, not {type(bands).__name__}")
+    unknown = set(bands) - set(TOU_BANDS)
+    if unknown:
+        raise ValidationError(
+            f"{where}: unknown band registers {', '.join(sorted(map(str, unknown)))} "
+            f"(expected {', '.join(TOU_BANDS)})"
+        )
+    missing = [band for band in TOU_BANDS if band not in bands]
+    if missing:
+        raise ValidationError(
+            f"{where}: give every band register ({', '.join(TOU_BANDS)}) or none; "
+            f"missing {', '.join(missing)}"
+        )
+    checked = {}
+    for band in TOU_BANDS:
+        value = to_decimal(bands[band], f"{where} band {band}")
+        if value < 0:
+            raise ValidationError(f"{where}: band register {band} cannot be negative ({value})")
+        checked[band] = value
+    return checked
+
+
+def band_tolerance(total_delta, config=None):
+    """How far the band deltas' sum may be from ``total_delta`` (register units)."""
+    absolute = config.band_tolerance if config is not None else BAND_TOLERANCE
+    return max(absolute, abs(total_delta) * BAND_TOLERANCE_SHARE)
+
+
+def check_not_future(timestamp, now, tolerance=CLOCK_TOLERANCE):
+    """Refuse a reading timestamped after ``now`` + ``tolerance`` (a meter clock ahead,
+    a typo in a year): it would take the slot of a reading still to come."""
+    if timestamp > now + tolerance:
+        raise ValidationError(
+            f"reading at {timestamp.isoformat(sep=' ')} is in the future: more than "
+            f"{int(tolerance.total_seconds() // 60)} minutes after {now.isoformat(sep=' ')}"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +175,7 @@ class ReadingConfig:
     (Decimal("1000000") for a 6+2 digit register), None if it never wraps.
     ``voltage`` is phase-to-neutral; ``rated_current`` the meter's maximum
     current (Imax). Leave both None (and ``max_flow`` None for water) to skip
-    the spike check.
+    the spike check. ``band_tolerance``: see :func:`band_tolerance`.
     """
 
     expected_interval: datetime.timedelta
@@ -113,6 +187,7 @@ class ReadingConfig:
     voltage: Decimal | None = None
     phases: int = 1
     max_flow: Decimal | None = None
+    band_tolerance: Decimal = BAND_TOLERANCE
 
     def __post_init__(self):
         if not isinstance(self.expected_interval, datetime.timedelta) or (
@@ -125,6 +200,7 @@ class ReadingConfig:
         if self.gap_tolerance < 1:
             raise ValidationError(f"gap tolerance must be at least 1, got {self.gap_tolerance}")
         self._set_positive("multiplier", "multiplier")
+        self._set_positive("band_tolerance", "band tolerance")
         for name in ("register_limit", "rated_current", "voltage", "max_flow"):
             if getattr(self, name) is not None:
                 self._set_positive(name, name.replace("_", " "))
@@ -168,10 +244,15 @@ class ReadingConfig:
 
 @dataclasses.dataclass(frozen=True)
 class CheckedReading:
-    """A reading with its delta since the previous one and its flags."""
+    """A reading with its delta since the previous one and its flags.
+
+    ``bands`` are the reading's band registers (or None); ``band_deltas`` their
+    advance since the previous reading when both carry bands and the interval
+    is neither a rollover nor a replacement (register units), else None.
+    """
 
     timestamp: datetime.datetime
-    value: Decimal
+    total: Decimal
     serial: str | None
     raw_delta: Decimal
     delta: Decimal
@@ -184,6 +265,9 @@ class CheckedReading:
     spike: bool = False
     gap: bool = False
     estimate: bool = False
+    band_mismatch: bool = False
+    bands: dict | None = None
+    band_deltas: dict | None = None
 
     FLAG_NAMES = (
         "baseline",
@@ -193,6 +277,7 @@ class CheckedReading:
         "spike",
         "gap",
         "estimate",
+        "band_mismatch",
     )
 
     @property
@@ -203,7 +288,7 @@ class CheckedReading:
     @property
     def needs_review(self):
         """True when the delta should not be billed without a person's look."""
-        return self.negative_delta or self.spike
+        return self.negative_delta or self.spike or self.band_mismatch
 
 
 # --------------------------------------------------------------------------- validation
@@ -247,11 +332,11 @@ def _check_order(previous, readings):
 
 
 def _check_one(before, reading, config):
-    if config.register_limit is not None and reading.value >= config.register_limit:
+    if config.register_limit is not None and reading.total >= config.register_limit:
         raise ValidationError.of(
             "reading.outside_register",
             timestamp=reading.timestamp.isoformat(),
-            value=reading.value,
+            value=reading.total,
             limit=config.register_limit,
         )
     if before is None:
@@ -260,37 +345,56 @@ def _check_one(before, reading, config):
     flags = {"estimate": reading.estimate, "gap": _is_gap(interval, config)}
     replaced = _is_replacement(before, reading)
     if replaced:
-        raw_delta = reading.value - reading.replacement_start
+        raw_delta = reading.total - reading.replacement_start
         flags["meter_replacement"] = True
         flags["negative_delta"] = raw_delta < 0
     else:
-        raw_delta = reading.value - before.value
+        raw_delta = reading.total - before.total
         if raw_delta < 0:
-            raw_delta, wrapped = _correct_rollover(before.value, reading.value, interval, config)
+            raw_delta, wrapped = _correct_rollover(before.total, reading.total, interval, config)
             flags["rollover"] = wrapped
             flags["negative_delta"] = not wrapped
     delta = raw_delta * config.multiplier
     maximum = config.max_delta(interval)
     flags["spike"] = maximum is not None and delta > maximum
+    band_deltas = None
+    before_bands = getattr(before, "bands", None)
+    if reading.bands is not None and before_bands is not None:
+        if not (replaced or flags.get("rollover") or flags.get("negative_delta")):
+            band_deltas = {band: reading.bands[band] - before_bands[band] for band in TOU_BANDS}
+            flags["band_mismatch"] = _bands_disagree(band_deltas, raw_delta, config)
+            if maximum is not None and not flags["spike"]:
+                flags["spike"] = any(
+                    band_delta * config.multiplier > maximum for band_delta in band_deltas.values()
+                )
     return CheckedReading(
         reading.timestamp,
-        reading.value,
+        reading.total,
         reading.serial,
         raw_delta,
         delta,
         config.multiplier,
         interval,
+        bands=reading.bands,
+        band_deltas=band_deltas,
         **flags,
     )
+
+
+def _bands_disagree(band_deltas, total_delta, config):
+    """A band went back, or the bands do not add up to the total (beyond the tolerance)."""
+    if any(delta < 0 for delta in band_deltas.values()):
+        return True
+    return abs(sum(band_deltas.values()) - total_delta) > band_tolerance(total_delta, config)
 
 
 def _baseline(reading, config):
     raw_delta = ZERO
     if reading.replacement_start is not None:
-        raw_delta = reading.value - reading.replacement_start
+        raw_delta = reading.total - reading.replacement_start
     return CheckedReading(
         reading.timestamp,
-        reading.value,
+        reading.total,
         reading.serial,
         raw_delta,
         raw_delta * config.multiplier,
@@ -300,6 +404,7 @@ def _baseline(reading, config):
         meter_replacement=reading.replacement_start is not None,
         negative_delta=raw_delta < 0,
         estimate=reading.estimate,
+        bands=reading.bands,
     )
 
 
@@ -349,18 +454,37 @@ def _check_slot_interval(interval):
         )
 
 
-def time_slot(timestamp, interval):
+def time_slot(timestamp, interval, zone=None):
     """The start of the slot holding ``timestamp``: slots are ``[start, start + interval)``.
 
     Slots are anchored at midnight, so ``interval`` must divide a day
     (5 min, 15 min, 30 min, 1 h...). A reading taken a few seconds into its
     slot (10:00:07) belongs to that slot (10:00).
+
+    With ``zone`` (an IANA name), ``timestamp`` is naive UTC and the slots are
+    those of the local clock (a daily slot starts at local midnight, an hourly
+    one on the local hour in a half-hour zone); the result is naive UTC. In
+    the hour the clocks repeat, each occurrence has its own slots; a slot
+    start the clocks skip is the first moment after the skip.
     """
     _check_slot_interval(interval)
-    midnight = timestamp.replace(hour=0, minute=0, second=0, microsecond=0)
-    into_day = _microseconds(timestamp - midnight)
+    if zone is None:
+        return _floor(timestamp, interval)
+    return _local_slot(timestamp, interval, zone)
+
+
+def _floor(moment, interval):
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    into_day = _microseconds(moment - midnight)
     step = _microseconds(interval)
     return midnight + datetime.timedelta(microseconds=into_day - into_day % step)
+
+
+@functools.lru_cache(maxsize=8192)
+def _local_slot(timestamp, interval, zone):
+    aware = timestamp.replace(tzinfo=datetime.timezone.utc).astimezone(calendar.zone(zone))
+    floored = _floor(aware.replace(tzinfo=None), interval)
+    return calendar.to_utc(floored, zone, fold=aware.fold)
 
 
 def _can_interpolate(reading):
@@ -406,7 +530,7 @@ def _fill(earlier, later, interval):
     if not slots:
         return [], later
     span = _microseconds(later.timestamp - earlier.timestamp)
-    exponent = min(earlier.value.as_tuple().exponent, later.value.as_tuple().exponent)
+    exponent = min(earlier.total.as_tuple().exponent, later.total.as_tuple().exponent)
     limit = _implied_limit(earlier, later)
     estimates = []
     done = ZERO  # register advance already given to the readings before
@@ -414,7 +538,7 @@ def _fill(earlier, later, interval):
     for slot in slots:
         share = Fraction(_microseconds(slot - earlier.timestamp), span)
         advance = _round_half_even(Fraction(later.raw_delta) * share, exponent)
-        value = earlier.value + advance
+        value = earlier.total + advance
         if limit is not None and value >= limit:
             value -= limit
         raw_delta = advance - done
@@ -452,4 +576,4 @@ def _implied_limit(earlier, later):
     """The register limit a rollover reading implies: delta = new + limit - old."""
     if not later.rollover:
         return None
-    return later.raw_delta - later.value + earlier.value
+    return later.raw_delta - later.total + earlier.total

@@ -4,7 +4,7 @@ API (everything else is internal):
 
 - ``Tariff.from_dict(data) -> Tariff``: build and validate a tariff.
 - ``price_readings(tariff, readings, state=None, multiplier=Decimal(1),
-  digits=2, merge_lines=True) -> PricingResult(lines, state, total,
+  digits=2, merge_lines=True, cuts=()) -> PricingResult(lines, state, total,
   exact_total, quantity)``.
 - ``Reading(timestamp, total=None, bands=None)``, ``ChargeLine(start, end,
   band, tier, quantity, unit_price, amount, version, free, exact_amount)``,
@@ -17,7 +17,10 @@ carrying the remainder, so that the line amounts always add up to the exact
 total rounded once, however many small intervals there are:
 ``total + state.rounding_remainder == exact_total + previous remainder``.
 With ``merge_lines`` contiguous parts with the same version, band, tier, price
-and cycle are booked as one line.
+and cycle are booked as one line. A line covers only the intervals (or parts
+of intervals) that gave it units: a part with no units never stretches a line.
+``cuts`` are moments (invoicing period starts) at which every interval is
+split and no line runs on: each line lies between two consecutive cuts.
 
 Tariffs
 -------
@@ -74,7 +77,7 @@ follow the free ones in the tier position, band after band in that order,
 which decides which band's line shows a tier crossing but never the amount.
 One corner is not invariant under an inserted reading: when the allowance runs
 out inside a band-register interval that also crosses a price change (version,
-season or cycle start), the inserted reading can move a few millionths of a
+season, cycle start or a cut), the inserted reading (or cut) can move a few millionths of a
 unit of the free share from one band to another.
 
 Incremental pricing
@@ -140,9 +143,9 @@ from .calendar import (
     HolidayCalendar,
     SeasonMap,
 )
-from .drivers.base import TOU_BANDS
 from .errors import ValidationError
 from .money import RoundingCarry, quantum, to_decimal
+from .vocabulary import TOU_BANDS
 
 FLAT = "flat"
 TOU = "tou"
@@ -233,10 +236,12 @@ class PricingState:
         if self.cycle_start is not None and not _is_naive_datetime(self.cycle_start):
             raise ValidationError(f"cycle_start must be a naive datetime: {self.cycle_start!r}")
         for name in ("cycle_quantity", "allowance_used", "rounding_remainder"):
-            value = to_decimal(getattr(self, name), name)
+            value = getattr(self, name)
+            if value.__class__ is not Decimal or not value.is_finite():
+                value = to_decimal(value, name)
+                object.__setattr__(self, name, value)
             if name != "rounding_remainder" and value < 0:
                 raise ValidationError(f"{name} must not be negative: {value}")
-            object.__setattr__(self, name, value)
 
     def to_dict(self):
         """The state as a dict of strings (empty cycle_start when unknown)."""
@@ -252,7 +257,7 @@ class PricingState:
         """Inverse of :meth:`to_dict`; missing keys take their defaults."""
         if not isinstance(data, dict):
             raise ValidationError(f"pricing state must be a dict, not {type(data).__name__}")
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        unknown = data.keys() - _STATE_KEYS
         if unknown:
             raise ValidationError(f"pricing state has unknown keys: {', '.join(sorted(unknown))}")
         cycle_start = data.get("cycle_start") or None
@@ -264,6 +269,9 @@ class PricingState:
             allowance_used=data.get("allowance_used") or ZERO,
             rounding_remainder=data.get("rounding_remainder") or ZERO,
         )
+
+
+_STATE_KEYS = frozenset(field.name for field in dataclasses.fields(PricingState))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -738,6 +746,16 @@ def _trimmed(value):
     return value if value.as_tuple().exponent <= 0 else value.quantize(ONE)
 
 
+def _parse_cuts(cuts):
+    """``cuts`` as a sorted tuple of distinct naive datetimes."""
+    if not cuts:
+        return ()
+    for cut in cuts:
+        if not _is_naive_datetime(cut):
+            raise ValidationError(f"a cut must be a naive local datetime: {cut!r}")
+    return tuple(sorted(set(cuts)))
+
+
 def _where(index, reading):
     return f"reading #{index} at {reading.timestamp!r}"
 
@@ -745,8 +763,10 @@ def _where(index, reading):
 class _Pricer:
     """Mutable state of one :func:`price_readings` call."""
 
-    def __init__(self, tariff, state, multiplier, merge_lines):
+    def __init__(self, tariff, state, multiplier, merge_lines, cuts=()):
         self.tariff = tariff
+        #: moments where intervals are split and lines stop (invoicing periods)
+        self.cuts = cuts
         self.calendar = tariff.calendar
         self.cycle = tariff.cycle
         self.multiplier = multiplier
@@ -779,7 +799,17 @@ class _Pricer:
         limit = self.next_cycle
         if index + 1 < len(tariff.versions) and tariff.version_starts[index + 1] < limit:
             limit = tariff.version_starts[index + 1]
+        cuts = self.cuts
+        if cuts:
+            after = bisect.bisect_right(cuts, when)
+            if after < len(cuts) and cuts[after] < limit:
+                limit = cuts[after]
         return tariff.versions[index], limit
+
+    def period_of(self, when):
+        """Number of the cut period holding ``when`` (0 before the first cut)."""
+        cuts = self.cuts
+        return bisect.bisect_right(cuts, when) if cuts else 0
 
     def band_segment_at(self, when):
         """``(end, version, band, base_price)`` of the TOU segment containing ``when``.
@@ -851,16 +881,18 @@ class _Pricer:
     def emit(self, start, end, band, tier, quantity, price, ref, free):
         """Add a line part, merged into the previous line of the same key when contiguous.
 
-        The key holds the cycle start: a line never runs across two billing cycles.
+        The key holds the cycle start and the cut period: a line never runs across
+        two billing cycles nor across a cut. A part without units adds nothing,
+        not even time: lines cover only what they priced.
         """
-        key = (ref, band, tier, price, free, self.cycle_start)
+        if not quantity:
+            return
+        key = (ref, band, tier, price, free, self.cycle_start, self.period_of(start))
         line = self.open_lines.get(key) if self.merge else None
         if line is not None and line[1] == start:
             line[1] = end
             line[4] += quantity
             line[6] += quantity * price
-            return
-        if not quantity:
             return
         line = [start, end, band, tier, quantity, price, quantity * price, ref, free]
         self.lines.append(line)
@@ -871,7 +903,7 @@ class _Pricer:
     def price_spread(self, start, end, quantity):
         """Spread ``quantity`` uniformly over [start, end] across TOU segments.
 
-        Returns the last segment as ``(end, version, band, base_price)``.
+        Returns the last segment as ``(end, version, band, base_price, start)``.
         """
         duration = (end - start) // _MICROSECOND
         ratio = quantity.as_integer_ratio()
@@ -885,8 +917,9 @@ class _Pricer:
             else:
                 upto = min(_cumulative(ratio, (until - start) // _MICROSECOND, duration), quantity)
             self.allocate(moment, until, segment[1], segment[2], segment[3], upto - done)
+            last_start = moment
             moment, done = until, upto
-        return segment
+        return (*segment, last_start)
 
     def price_bands(self, start, end, band_quantities, where):
         """Price per-band quantities over [start, end], split by time across price changes."""
@@ -1003,11 +1036,13 @@ class _Pricer:
                 quantity *= multiplier
             after = position + quantity
             if fast_end is not None and ts <= fast_end and after <= fast_limit:
-                if merge and fast_line is not None and fast_line[1] == prev_ts:
+                if not quantity:
+                    pass  # nothing priced: no line grows over this interval
+                elif merge and fast_line is not None and fast_line[1] == prev_ts:
                     fast_line[1] = ts
                     fast_line[4] += quantity
                     fast_line[6] += quantity * fast_price
-                elif quantity:
+                else:
                     fast_line = [prev_ts, ts, fast_key[1], fast_key[2], quantity]
                     fast_line += [fast_price, quantity * fast_price, fast_key[0], fast_free]
                     lines.append(fast_line)
@@ -1019,7 +1054,7 @@ class _Pricer:
                 self.position, self.allowance_used = position, used
                 segment = self.price_spread(prev_ts, ts, quantity)
                 position, used = self.position, self.allowance_used
-                fast_end, version, band, base_price = segment
+                fast_end, version, band, base_price, segment_start = segment
                 index_tier = version.tier_index(position)
                 tier = version.tiers[index_tier]
                 fast_limit = _INFINITY if tier.upper is None else tier.upper
@@ -1030,6 +1065,7 @@ class _Pricer:
                 fast_price = ZERO if fast_free else base_price + tier.surcharge
                 tier_label = version.tier_label(index_tier)
                 fast_key = (version.ref, band, tier_label, fast_price, fast_free, self.cycle_start)
+                fast_key += (self.period_of(segment_start),)
                 fast_line = open_lines.get(fast_key) if merge else None
             prev_ts, prev_total, prev_bands = ts, total, bands
         self.position, self.allowance_used = position, used
@@ -1044,8 +1080,9 @@ class _Pricer:
             raise ValidationError(
                 f"{_where(index, reading)}: timestamp must be a naive local datetime"
             )
-        if reading.total is not None:
-            to_decimal(reading.total, f"{_where(index, reading)}: total")
+        total = reading.total
+        if total is not None and not (total.__class__ is Decimal and total.is_finite()):
+            to_decimal(total, f"{_where(index, reading)}: total")
         if reading.bands is not None:
             _Pricer._check_bands(index, reading)
 
@@ -1126,7 +1163,9 @@ class _Pricer:
         return PricingResult(tuple(charge_lines), state, total, exact_total, quantity)
 
 
-def price_readings(tariff, readings, state=None, multiplier=ONE, digits=2, merge_lines=True):
+def price_readings(
+    tariff, readings, state=None, multiplier=ONE, digits=2, merge_lines=True, cuts=()
+):
     """Price one meter's readings; return a :class:`PricingResult`.
 
     ``readings``: a sequence of :class:`Reading` sorted by strictly increasing
@@ -1136,6 +1175,8 @@ def price_readings(tariff, readings, state=None, multiplier=ONE, digits=2, merge
     x PT ratio applied to register deltas. ``digits``: decimal places of the
     currency. ``merge_lines``: join contiguous parts with the same version,
     band, tier and price into one line (otherwise one line per interval part).
+    ``cuts``: naive local moments (invoicing period starts) where intervals are
+    split and lines stop, so that each line lies between two consecutive cuts.
 
     Raises ValidationError (naming the reading) on unsorted or duplicate
     timestamps, negative deltas, unknown bands, missing registers or a moment
@@ -1154,8 +1195,9 @@ def price_readings(tariff, readings, state=None, multiplier=ONE, digits=2, merge
     if type(digits) is not int or not 0 <= digits <= 12:
         raise ValidationError(f"digits must be an integer 0..12: {digits!r}")
     readings = readings if isinstance(readings, (list, tuple)) else list(readings)
+    cuts = _parse_cuts(cuts)
     with localcontext(_ENGINE_CONTEXT):
-        pricer = _Pricer(tariff, state, multiplier, merge_lines)
+        pricer = _Pricer(tariff, state, multiplier, merge_lines, cuts)
         if readings:
             pricer.run(readings)
         return pricer.result(digits, state.rounding_remainder)

@@ -11,6 +11,12 @@ from prepaid_energy_core.calendar import (
     BillingCycle,
     HolidayCalendar,
     SeasonMap,
+    next_period_start,
+    period_start,
+    period_starts_between,
+    to_local,
+    to_utc,
+    zone,
 )
 from prepaid_energy_core.errors import ValidationError
 
@@ -118,3 +124,44 @@ def test_yearly_cycle_with_start_day():
 def test_bad_cycles_are_refused(data, message):
     with pytest.raises(ValidationError, match=message):
         BillingCycle.from_dict(data)
+
+
+# --------------------------------------------------------------------------- invoicing periods
+
+
+@pytest.mark.parametrize(
+    ("day", "period", "start", "following"),
+    [
+        (D(2025, 2, 14), "monthly", D(2025, 2, 1), D(2025, 3, 1)),
+        (D(2025, 12, 31), "monthly", D(2025, 12, 1), D(2026, 1, 1)),
+        (D(2025, 2, 14), "quarterly", D(2025, 1, 1), D(2025, 4, 1)),
+        (D(2025, 12, 31), "quarterly", D(2025, 10, 1), D(2026, 1, 1)),
+    ],
+)
+def test_invoicing_periods(day, period, start, following):
+    assert period_start(day, period) == start
+    assert next_period_start(start, period) == following
+
+
+def test_period_starts_between_are_the_cuts_of_a_run():
+    cuts = period_starts_between(DT(2025, 1, 31, 23), DT(2025, 4, 1), "monthly")
+    assert cuts == [DT(2025, 2, 1), DT(2025, 3, 1), DT(2025, 4, 1)]
+    # a run starting on a boundary is not cut there
+    assert period_starts_between(DT(2025, 2, 1), DT(2025, 2, 20), "monthly") == []
+    assert period_starts_between(DT(2025, 2, 1), DT(2025, 9, 1), "quarterly") == [
+        DT(2025, 4, 1),
+        DT(2025, 7, 1),
+    ]
+    with pytest.raises(ValidationError, match="invoicing period must be one of"):
+        period_start(D(2025, 1, 1), "weekly")
+
+
+def test_zone_conversions():
+    # Shanghai is UTC+8; New York changes to summer time on 9 March 2025 at 02:00
+    assert to_local(DT(2025, 1, 31, 16), "Asia/Shanghai") == DT(2025, 2, 1)
+    assert to_utc(DT(2025, 2, 1), "Asia/Shanghai") == DT(2025, 1, 31, 16)
+    assert to_utc(DT(2025, 3, 9, 3), "America/New_York") == DT(2025, 3, 9, 7)
+    # 02:30 does not exist that night: read with the offset before the change
+    assert to_utc(DT(2025, 3, 9, 2, 30), "America/New_York") == DT(2025, 3, 9, 7, 30)
+    with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
+        zone("Mars/Olympus")

@@ -7,7 +7,6 @@ of a higher layer fails, and so does a module that no layer lists.
 
 import ast
 import pathlib
-import warnings
 
 import prepaid_energy_core
 from prepaid_energy_core.layers import LAYERS, layer_of
@@ -15,14 +14,6 @@ from prepaid_energy_core.layers import LAYERS, layer_of
 PACKAGE_DIR = pathlib.Path(prepaid_energy_core.__file__).parent
 PACKAGE = "prepaid_energy_core"
 ROOT = "__init__"  # how LAYERS names the package's own __init__.py
-
-#: Upward imports fixed on a branch not merged here yet, tolerated until then:
-#: (importing module, imported module) -> the change that removes it.
-AWAITING_MERGE = {
-    ("tariff", "drivers.base"): (
-        "w-ingest: tariff.py imports TOU_BANDS from .vocabulary instead of .drivers.base"
-    ),
-}
 
 
 def core_modules():
@@ -93,7 +84,7 @@ def test_every_core_module_is_in_a_layer():
 
 
 def test_no_module_imports_a_higher_layer():
-    upward, awaited = [], set()
+    upward = []
     for name, path in core_modules().items():
         own = layer_of(name)
         for target in imports_of(name, path):
@@ -101,16 +92,8 @@ def test_no_module_imports_a_higher_layer():
             assert theirs is not None, f"{name} imports {target}, which is in no layer"
             if theirs <= own:
                 continue
-            if (name, target) in AWAITING_MERGE:
-                awaited.add((name, target))
-                continue
             upward.append(f"{name} ({LAYERS[own][0]}) imports {target} ({LAYERS[theirs][0]})")
     assert not upward, "imports of a higher layer:\n" + "\n".join(upward)
-    for pair in set(AWAITING_MERGE) - awaited:
-        warnings.warn(
-            f"{pair[0]} no longer imports {pair[1]}: drop it from AWAITING_MERGE",
-            stacklevel=1,
-        )
 
 
 def test_the_vocabulary_imports_nothing_at_all():

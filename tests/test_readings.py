@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 from prepaid_energy_core.errors import ValidationError
 from prepaid_energy_core.readings import (
+    CLOCK_TOLERANCE,
     Reading,
     ReadingConfig,
+    check_not_future,
     estimate_gaps,
     time_slot,
     validate,
@@ -180,7 +182,7 @@ def test_duplicate_timestamps_are_named():
     ("build", "message"),
     [
         (lambda: Reading(at(0), D("-1")), "cumulative register cannot be negative"),
-        (lambda: Reading(at(0), 1.5), "value must be a Decimal"),
+        (lambda: Reading(at(0), 1.5), "total must be a Decimal"),
         (lambda: Reading("2026-01-05", D("1")), "timestamp must be a datetime"),
         (
             lambda: config(expected_interval=dt.timedelta(0)),
@@ -236,7 +238,7 @@ def test_estimate_gaps_interpolates_and_keeps_total():
     filled = estimate_gaps(checked, HALF_HOUR)
     # slots 00:30, 01:00, 01:30 are missing; 4.00 kWh over 2 h = 1.00 per half hour
     assert [r.timestamp for r in filled] == [at(0), at(30), at(60), at(90), at(120)]
-    assert [r.value for r in filled] == [
+    assert [r.total for r in filled] == [
         D("100.00"),
         D("101.00"),
         D("102.00"),
@@ -252,7 +254,7 @@ def test_estimate_rounds_to_register_resolution_and_gives_rest_to_real_reading()
     readings = [Reading(at(0), D("0.00")), Reading(at(90), D("1.00"))]
     filled = estimate_gaps(validate(None, readings, config()), HALF_HOUR)
     # 1.00 x 1/3 = 0.333.. -> 0.33; 1.00 x 2/3 = 0.666.. -> 0.67; rest 1.00 - 0.67 = 0.33
-    assert [r.value for r in filled] == [D("0.00"), D("0.33"), D("0.67"), D("1.00")]
+    assert [r.total for r in filled] == [D("0.00"), D("0.33"), D("0.67"), D("1.00")]
     assert [r.delta for r in filled[1:]] == [D("0.33"), D("0.34"), D("0.33")]
 
 
@@ -260,7 +262,7 @@ def test_estimate_across_rollover_wraps_values():
     readings = [Reading(at(0), D("999999.00")), Reading(at(60), D("1.00"))]
     filled = estimate_gaps(validate(None, readings, config()), HALF_HOUR)
     # 1.00 + 1000000 - 999999.00 = 2.00 over 1 h; at 00:30: 999999.00 + 1.00 wraps to 0.00
-    assert filled[1].value == D("0.00") and filled[1].delta == D("1.00")
+    assert filled[1].total == D("0.00") and filled[1].delta == D("1.00")
     assert filled[2].delta == D("1.00")
 
 
@@ -273,7 +275,7 @@ def test_estimate_with_multiplier_and_unaligned_readings():
     # only slot 00:30 is empty; it lies 29 min 40 s into the 60 min span:
     # 2.0 x 1780/3600 = 0.988.. -> 1.0, register 11.0, billed 1.0 x 2 = 2.0
     assert [r.timestamp for r in filled] == [readings[0].timestamp, at(30), readings[1].timestamp]
-    assert filled[1].value == D("11.0") and filled[1].delta == D("2.0")
+    assert filled[1].total == D("11.0") and filled[1].delta == D("2.0")
     assert filled[2].delta == D("2.0")
 
 
@@ -315,7 +317,7 @@ def test_property_estimates_never_change_the_total(start, steps, multiplier):
     # at most one reading per slot, in time order
     slots = [time_slot(r.timestamp, HALF_HOUR) for r in filled]
     assert slots == sorted(slots)
-    assert all(0 <= r.value < LIMIT for r in filled)
+    assert all(0 <= r.total < LIMIT for r in filled)
 
 
 def test_items_must_be_readings():
@@ -328,3 +330,125 @@ def test_checked_reading_can_serve_as_previous():
     (checked,) = validate(stored, [Reading(at(30), D("7.50"), serial="A1")], config())
     # 7.50 - 7.00 = 0.50
     assert checked.delta == D("0.50")
+
+
+# --------------------------------------------------------------------------- band registers
+
+BANDS_AT_100 = {"sharp": D("10"), "peak": D("40"), "flat": D("30"), "valley": D("20")}
+
+
+def with_bands(minutes, total, **advance):
+    bands = {band: BANDS_AT_100[band] + D(advance.get(band, "0")) for band in BANDS_AT_100}
+    return Reading(at(minutes), D(total), bands=bands)
+
+
+def test_band_registers_are_every_band_or_none():
+    with pytest.raises(ValidationError, match="every band register .* or none; missing sharp"):
+        Reading(at(0), D("100"), bands={"peak": D("1"), "flat": D("1"), "valley": D("1")})
+    with pytest.raises(ValidationError, match="unknown band registers offpeak"):
+        Reading(at(0), D("100"), bands={**BANDS_AT_100, "offpeak": D("1")})
+    with pytest.raises(ValidationError, match="band register peak cannot be negative"):
+        Reading(at(0), D("100"), bands={**BANDS_AT_100, "peak": D("-1")})
+
+
+def test_band_deltas_must_add_up_to_the_total_delta():
+    previous = with_bands(0, "100")
+    good, short, back = validate(
+        previous,
+        [
+            # 1.00 total, bands 0.30 + 0.70 (+0.02 of register rounding, within 0.05)
+            with_bands(30, "101.00", peak="0.30", valley="0.72"),
+            # 1.00 total but the bands moved 0.20: the other 0.80 is nowhere
+            with_bands(60, "102.00", peak="0.50"),
+            # a band register going back is never a consumption
+            with_bands(90, "103.00", peak="2.80", flat="-0.10"),
+        ],
+        config(),
+    )
+    assert not good.band_mismatch and not good.needs_review
+    assert good.band_deltas == {"sharp": 0, "peak": D("0.30"), "flat": 0, "valley": D("0.72")}
+    # the previous of the second is the first (validate chains its readings)
+    assert short.band_mismatch and short.needs_review and "band_mismatch" in short.flags
+    assert back.band_mismatch and back.needs_review
+
+
+def test_band_tolerance_grows_with_the_delta():
+    # 1 % of a 100-unit delta is 1: bands adding up to 99.5 pass, 98.5 do not
+    previous = with_bands(0, "100")
+    close, far = (
+        validate(previous, [with_bands(600, "200", peak=peak)], config(register_limit=None))[0]
+        for peak in ("99.5", "98.5")
+    )
+    assert not close.band_mismatch
+    assert far.band_mismatch
+
+
+def test_physical_maximum_applies_to_band_deltas():
+    # 60 A x 230 V = 13.8 kWh/h: 6.9 kWh per half hour at most. The total moves
+    # 5 kWh (believable) but the peak band claims 9 and flat -4: held.
+    limits = config(rated_current=D(60), voltage=D(230))
+    (checked,) = validate(with_bands(0, "100"), [with_bands(30, "105", peak="9")], limits)
+    assert checked.spike and checked.needs_review
+    (fine,) = validate(with_bands(0, "100"), [with_bands(30, "105", peak="5")], limits)
+    assert not fine.spike and not fine.band_mismatch
+
+
+def test_bands_are_not_checked_across_a_rollover_or_a_replacement():
+    limit = config(register_limit=D("1000"))
+    before = Reading(at(0), D("999.5"), bands=dict(BANDS_AT_100))
+    (rolled,) = validate(before, [Reading(at(30), D("0.5"), bands=dict(BANDS_AT_100))], limit)
+    assert rolled.rollover and rolled.band_deltas is None and not rolled.band_mismatch
+    fresh = {band: D(0) for band in BANDS_AT_100}
+    (replaced,) = validate(
+        before, [Reading(at(30), D("1"), replacement_start=D(0), bands=fresh)], limit
+    )
+    assert replaced.meter_replacement and replaced.band_deltas is None
+    assert not replaced.needs_review
+
+
+def test_bands_against_a_total_only_reading_are_not_checked():
+    (checked,) = validate(Reading(at(0), D("100")), [with_bands(30, "101")], config())
+    assert checked.band_deltas is None and not checked.band_mismatch
+    assert checked.bands == BANDS_AT_100
+
+
+# --------------------------------------------------------------------------- local slots, clocks
+
+
+@pytest.mark.parametrize(
+    ("stamp", "interval", "zone", "expected"),
+    [
+        # India is UTC+5:30: an hourly slot starts on the local hour, at :30 UTC
+        (dt.datetime(2026, 1, 5, 10, 40), dt.timedelta(hours=1), "Asia/Kolkata", (10, 30)),
+        (dt.datetime(2026, 1, 5, 10, 20), dt.timedelta(hours=1), "Asia/Kolkata", (9, 30)),
+        # a daily slot starts at local midnight: 16:00 UTC the day before in Shanghai
+        (dt.datetime(2026, 1, 5, 15, 59), dt.timedelta(days=1), "Asia/Shanghai", (-8, 0)),
+        (dt.datetime(2026, 1, 5, 16, 0), dt.timedelta(days=1), "Asia/Shanghai", (16, 0)),
+        # 15-minute slots in a whole-hour zone are the UTC ones
+        (dt.datetime(2026, 1, 5, 7, 44), dt.timedelta(minutes=15), "Asia/Shanghai", (7, 30)),
+    ],
+)
+def test_time_slot_follows_the_local_clock(stamp, interval, zone, expected):
+    hours, minutes = expected
+    day = dt.datetime(2026, 1, 5)
+    assert time_slot(stamp, interval, zone) == day + dt.timedelta(hours=hours, minutes=minutes)
+
+
+def test_time_slot_in_the_hour_the_clocks_repeat():
+    # Berlin, 25 Oct 2026: 03:00 CEST becomes 02:00 CET (01:00 UTC). Local 02:00-03:00
+    # happens twice; each occurrence has its own hourly slot.
+    first = time_slot(dt.datetime(2026, 10, 25, 0, 30), dt.timedelta(hours=1), "Europe/Berlin")
+    second = time_slot(dt.datetime(2026, 10, 25, 1, 30), dt.timedelta(hours=1), "Europe/Berlin")
+    assert (first, second) == (dt.datetime(2026, 10, 25, 0, 0), dt.datetime(2026, 10, 25, 1, 0))
+    # the day's slot starts at local midnight (22:00 UTC, summer time) and holds both
+    day = dt.timedelta(days=1)
+    assert time_slot(dt.datetime(2026, 10, 25, 12), day, "Europe/Berlin") == dt.datetime(
+        2026, 10, 24, 22
+    )
+
+
+def test_future_readings_are_refused_beyond_the_clock_tolerance():
+    now = dt.datetime(2026, 1, 5, 12, 0)
+    check_not_future(now + CLOCK_TOLERANCE, now)
+    with pytest.raises(ValidationError, match="is in the future: more than 5 minutes after"):
+        check_not_future(now + CLOCK_TOLERANCE + dt.timedelta(seconds=1), now)

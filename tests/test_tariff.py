@@ -700,3 +700,98 @@ def test_versions_are_sorted_by_effective_date():
         DT(2024, 1, 1),
         DT(2024, 3, 1),
     ]
+
+
+# ------------------------------------------------------------------ lines cover what they priced
+
+
+def band_readings(*points):
+    """Readings with every band register: ``(when, sharp, peak, flat, valley)``."""
+    result = []
+    for when, *registers in points:
+        bands = dict(zip(("sharp", "peak", "flat", "valley"), map(D, registers)))
+        result.append(Reading(when, sum(bands.values()), bands))
+    return result
+
+
+def test_band_lines_never_stretch_over_slots_that_gave_them_nothing():
+    # Half-hour readings with band registers, Tue 2024-06-04: peak is used
+    # 16:30-17:00 only; from 17:00 to 01:30 only the valley register moves.
+    # A part with no units must not extend the peak line: it ends at 17:00.
+    points = [(DT(2024, 6, 4, 16, 30), 0, 10, 0, 5), (DT(2024, 6, 4, 17, 0), 0, 11, 0, 5)]
+    moment, valley = DT(2024, 6, 4, 17, 0), 5
+    while moment < DT(2024, 6, 5, 1, 30):
+        moment += datetime.timedelta(minutes=30)
+        valley += 1
+        points.append((moment, 0, 11, 0, valley))
+    result = price_readings(make_tariff(tou_version()), band_readings(*points))
+    peak = [line for line in result.lines if line.band == "peak"]
+    assert [(line.start, line.end, line.quantity) for line in peak] == [
+        (DT(2024, 6, 4, 16, 30), DT(2024, 6, 4, 17, 0), D(1))
+    ]
+    valley_lines = [line for line in result.lines if line.band == "valley"]
+    # valley units from 17:00 on, each half hour: one merged line, 17:00 -> 01:30
+    assert [(line.start, line.end, line.quantity) for line in valley_lines] == [
+        (DT(2024, 6, 4, 17, 0), DT(2024, 6, 5, 1, 30), D(17))
+    ]
+
+
+def test_allowance_pass_without_units_does_not_extend_the_paid_line():
+    # Allowance used up: the free pass of each band part has no units and must
+    # not move the end of the previous paid line before the paid units come.
+    tariff = make_tariff(tou_version(allowance="1"))
+    series = band_readings(
+        (DT(2024, 6, 4, 16, 0), 0, 0, 0, 0),
+        (DT(2024, 6, 4, 16, 30), 0, 2, 0, 0),  # 1 free, 1 paid peak
+        (DT(2024, 6, 4, 17, 0), 0, 2, 0, 0),  # nothing
+        (DT(2024, 6, 4, 17, 30), 0, 3, 0, 0),  # 1 paid peak
+    )
+    lines = [
+        (line.start, line.end, line.free, line.quantity)
+        for line in price_readings(tariff, series).lines
+    ]
+    assert lines == [
+        (DT(2024, 6, 4, 16, 0), DT(2024, 6, 4, 16, 30), True, D(1)),
+        (DT(2024, 6, 4, 16, 0), DT(2024, 6, 4, 16, 30), False, D(1)),
+        (DT(2024, 6, 4, 17, 0), DT(2024, 6, 4, 17, 30), False, D(1)),
+    ]
+
+
+def test_total_register_lines_skip_idle_intervals_too():
+    # flat tariff, 1 kWh, then an idle hour, then 1 kWh: two lines, not one
+    # stretching over the idle hour
+    series = readings(
+        (DT(2024, 6, 4, 10, 0), "0"),
+        (DT(2024, 6, 4, 10, 15), "1"),
+        (DT(2024, 6, 4, 11, 15), "1"),
+        (DT(2024, 6, 4, 11, 30), "2"),
+    )
+    result = price_readings(make_tariff(flat_version("0.50")), series)
+    assert [(line.start, line.end) for line in result.lines] == [
+        (DT(2024, 6, 4, 10, 0), DT(2024, 6, 4, 10, 15)),
+        (DT(2024, 6, 4, 11, 15), DT(2024, 6, 4, 11, 30)),
+    ]
+    assert result.total == D("1.00")
+
+
+def test_cuts_split_intervals_and_stop_lines():
+    # 24 kWh from 2024-06-14 12:00 to 2024-06-15 12:00 on a flat tariff, cut at
+    # 15 June midnight (not a cycle start): 12 kWh before, 12 after, two lines,
+    # the same total and state.
+    series = readings((DT(2024, 6, 14, 12), "0"), (DT(2024, 6, 15, 12), "24"))
+    tariff = make_tariff(flat_version("0.50"))
+    cut = DT(2024, 6, 15)
+    whole = price_readings(tariff, series)
+    split = price_readings(tariff, series, cuts=[cut])
+    assert len(whole.lines) == 1
+    assert [(line.start, line.end, line.quantity) for line in split.lines] == [
+        (DT(2024, 6, 14, 12), cut, D(12)),
+        (cut, DT(2024, 6, 15, 12), D(12)),
+    ]
+    assert (split.total, split.state) == (whole.total, whole.state)
+    # a reading on the cut: contiguous lines of the same price are not merged across it
+    on_cut = readings((DT(2024, 6, 14, 12), "0"), (cut, "12"), (DT(2024, 6, 15, 12), "24"))
+    assert len(price_readings(tariff, on_cut).lines) == 1
+    assert len(price_readings(tariff, on_cut, cuts=[cut]).lines) == 2
+    with pytest.raises(ValidationError, match="naive local datetime"):
+        price_readings(tariff, series, cuts=["2024-06-15"])

@@ -6,14 +6,15 @@ the 31st) priced on random readings, with total registers, band registers or
 both.
 """
 
+import bisect
 import datetime
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prepaid_energy_core.drivers.base import TOU_BANDS
 from prepaid_energy_core.tariff import PricingState, Reading, Tariff, price_readings
+from prepaid_energy_core.vocabulary import TOU_BANDS
 
 D = Decimal
 BASE = datetime.datetime(2024, 1, 1)
@@ -253,3 +254,59 @@ def test_fast_path_gives_the_lines_of_the_general_path(series, state, multiplier
         state = single.state
     assert list(batch.lines) == lines
     assert batch.state == state
+
+
+def _line_key(line):
+    return (line.version, line.band, line.tier, line.unit_price, line.free)
+
+
+@settings(max_examples=150, deadline=None)
+@given(readings(max_intervals=14), STATES, MULTIPLIERS)
+def test_a_merged_line_is_a_run_of_the_parts_it_priced(series, state, multiplier):
+    # Unmerged, each line is one part of one interval. Merged, a line must be
+    # exactly a contiguous run of those parts with its key: it starts where its
+    # first part starts, ends where its last part ends, never stretches over
+    # time that gave it no units, and every part lies within one reading interval.
+    parts = price_readings(TARIFF, series, state, multiplier=multiplier, merge_lines=False)
+    merged = price_readings(TARIFF, series, state, multiplier=multiplier)
+    moments = [reading.timestamp for reading in series]
+    for part in parts.lines:
+        after = bisect.bisect_left(moments, part.end)
+        assert moments[after - 1] <= part.start < part.end <= moments[after]
+    for line in merged.lines:
+        run = [
+            part
+            for part in parts.lines
+            if _line_key(part) == _line_key(line) and line.start <= part.start < line.end
+        ]
+        assert run and run[0].start == line.start and run[-1].end == line.end
+        assert all(before.end == after.start for before, after in zip(run, run[1:]))
+        assert sum(part.quantity for part in run) == line.quantity
+    assert merged.total == parts.total and merged.state == parts.state
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), STATES, MULTIPLIERS, st.booleans())
+def test_cuts_split_lines_but_never_the_money(data, state, multiplier, with_allowance):
+    # Band registers only without allowance: a cut is a price change point, see
+    # the one documented corner in the tariff module docstring.
+    tariff = TARIFF if with_allowance else TARIFF_NO_ALLOWANCE
+    merge_lines = data.draw(st.booleans())
+    series = data.draw(readings(max_intervals=10, bands=not with_allowance))
+    first, last = series[0].timestamp, series[-1].timestamp
+    span = int((last - first).total_seconds())
+    cuts = sorted(
+        first + datetime.timedelta(seconds=offset)
+        for offset in data.draw(st.sets(st.integers(0, span), max_size=4))
+    )
+    whole = price_readings(tariff, series, state, multiplier=multiplier, merge_lines=merge_lines)
+    split = price_readings(
+        tariff, series, state, multiplier=multiplier, merge_lines=merge_lines, cuts=cuts
+    )
+    for line in split.lines:
+        period = bisect.bisect_right(cuts, line.start)
+        assert period == len(cuts) or line.end <= cuts[period], (line, cuts)
+    assert split.quantity == whole.quantity
+    assert split.exact_total == whole.exact_total
+    assert split.total == whole.total
+    assert split.state == whole.state

@@ -1,5 +1,6 @@
 # property side
 from . import decimal_precision
+from . import prepaid_bulk_mixin
 from . import prepaid_holiday_calendar
 from . import prepaid_holiday
 from . import prepaid_tariff

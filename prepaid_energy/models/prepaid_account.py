@@ -10,9 +10,8 @@ from odoo.tools.misc import formatLang
 from prepaid_energy_core import errors as core_errors
 from prepaid_energy_core import money, wallet
 
-from ..tools import timezone
+from ..tools import bulk, timezone
 from ..tools.core_errors import raise_as_odoo
-from .prepaid_reading import pg_array
 
 ALARM_LEVELS = [
     ("normal", "Normal"),
@@ -424,11 +423,11 @@ class PrepaidAccount(models.Model):
         """Append ledger lines to their accounts, then run the wallet rules.
 
         Each vals needs ``account_id``, ``kind`` and the signed ``amount``;
-        ``date``, ``description`` and links (``meter_id``, ``recharge_id``,
-        ``payment_id``, ``move_id``, ``reversed_line_id``, ``product_id``) are
-        optional. Locks the wallets, sets each line's balance after, updates
-        balance, alarm level and state, emergency credit and meter states,
-        and notifies the tenant once per downward crossing of a threshold.
+        ``date``, ``date_start``, ``description`` and links (``meter_id``,
+        ``recharge_id``, ``payment_id``, ``move_id``, ``reversed_line_id``,
+        ``product_id``) are optional. Locks the wallets, sets each line's balance
+        after, updates balance, alarm level and state, emergency credit and meter
+        states, and notifies the tenant once per downward crossing of a threshold.
 
         :return: the new prepaid.ledger.line records, in the order given
         """
@@ -440,35 +439,65 @@ class PrepaidAccount(models.Model):
         # wallet only has to be one the user may see. Posting itself is
         # privileged: cashiers never write accounts or ledger lines directly.
         accounts.check_access("read")
-        accounts = accounts.sudo()
-        Line = Line.sudo()
-        accounts._lock_for_update()
-        accounts.fetch(POSTING_FIELDS)  # one query, not every column on first use
-        accounts._check_open_for_posting()
-        by_id = {account.id: account for account in accounts}  # keeps one prefetch set
-        # per company: the related currency_id costs a compute per account
-        currencies = {company: company.currency_id for company in accounts.company_id}
-        currency_of = {account.id: currencies[account.company_id] for account in accounts}
+        accounts_sudo = accounts.sudo()
+        line_sudo = Line.sudo()
+        accounts_sudo._lock_for_update()
+        facts = accounts_sudo._posting_facts()
+        not_open = [account_id for account_id, row in facts.items() if row["state"] != "open"]
+        if not_open:
+            accounts_sudo.browse(not_open)._check_open_for_posting()
+        companies = self.env["res.company"].browse({row["company_id"] for row in facts.values()})
+        currencies = {company.id: company.currency_id for company in companies}
+        quanta = {
+            key: money.quantum(currency.decimal_places) for key, currency in currencies.items()
+        }
         old_balances = {
-            account.id: account._to_decimal(account.balance, currency_of[account.id])
-            for account in accounts
+            account_id: money.round_money(
+                Decimal(repr(row["balance"] or 0.0)), currencies[row["company_id"]].decimal_places
+            )
+            for account_id, row in facts.items()
         }
         running = dict(old_balances)
         moves = defaultdict(list)  # account id -> [(kind, amount)] in posting order
         prepared = []
         for vals in vals_list:
-            account = by_id[vals["account_id"]]
-            amount = account._to_decimal(vals["amount"], currency_of[account.id])
-            Line._check_sign(account, vals["kind"], amount)
-            running[account.id] += amount
-            moves[account.id].append((vals["kind"], amount))
-            prepared.append(
-                {**vals, "amount": float(amount), "balance_after": float(running[account.id])}
-            )
-        lines = Line._insert_posted(prepared)
-        accounts._write_balances(running)
-        accounts._apply_wallet_rules(moves, old_balances)
+            account_id, kind = vals["account_id"], vals["kind"]
+            company_id = facts[account_id]["company_id"]
+            amount = vals["amount"]
+            exact = isinstance(amount, Decimal) and amount.is_finite()
+            if not (exact and amount == amount.quantize(quanta[company_id])):
+                # floats, texts, or too many decimals: the money helper decides (or says why)
+                account = accounts_sudo.browse(account_id)
+                amount = account._to_decimal(amount, currencies[company_id])
+            try:
+                wallet.check_sign(kind, amount)
+            except core_errors.ValidationError:
+                line_sudo._check_sign(accounts_sudo.browse(account_id), kind, amount)  # says why
+            running[account_id] += amount
+            moves[account_id].append((kind, amount))
+            prepared.append({**vals, "amount": amount, "balance_after": running[account_id]})
+        lines = line_sudo._insert_posted(prepared)
+        accounts_sudo._write_balances(running)
+        accounts_sudo._apply_wallet_rules(moves, old_balances, facts)
         return lines.with_env(self.env)
+
+    def _posting_facts(self):
+        """``{account id: {field: value}}`` of ``POSTING_FIELDS``, read in one query (the
+        wallets are locked: nothing else changes them until the transaction ends)."""
+        self.flush_recordset(POSTING_FIELDS)
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id, %s FROM prepaid_account WHERE id = ANY(%s)",
+                SQL(", ").join(SQL.identifier(fname) for fname in POSTING_FIELDS),
+                self.ids,
+            )
+        )
+        facts = {row[0]: dict(zip(POSTING_FIELDS, row[1:])) for row in rows}
+        for row in facts.values():  # as the ORM reads them
+            row["emergency_credit_active"] = bool(row["emergency_credit_active"])
+            row["credit_limit"] = row["credit_limit"] or 0.0
+            row["emergency_credit_amount"] = row["emergency_credit_amount"] or 0.0
+        return facts
 
     def _write_balances(self, balances):
         """Store the balances after a posting (``{account id: Decimal}``) in one UPDATE.
@@ -478,53 +507,51 @@ class PrepaidAccount(models.Model):
         retry. The new lines were summed under the lock, so the old balance plus
         them is the compute's sum, without summing the whole ledger again.
         """
-        balance = self._fields["balance"]
-        self.env.remove_to_compute(balance, self)  # marked by the lines just inserted
-        self.flush_recordset(["balance"])
-        self.env.cr.execute(
-            SQL(
-                "UPDATE prepaid_account a SET balance = v.balance, write_uid = %s, write_date = %s"
-                " FROM unnest(%s::int4[], %s::numeric[]) AS v(id, balance) WHERE a.id = v.id",
-                self.env.uid,
-                self.env.cr.now(),
-                pg_array(balances),
-                pg_array(balances.values()),
-            )
-        )
-        self.invalidate_recordset(["balance", "write_uid", "write_date"], flush=False)
-        self.modified(["balance"])
+        self.env.remove_to_compute(self._fields["balance"], self)  # marked by the new lines
+        bulk.write(self, ["balance"], list(balances.items()))
 
-    def _apply_wallet_rules(self, moves, old_balances):
+    def _apply_wallet_rules(self, moves, old_balances, facts=None):
         """Advance alarms and emergency credit over the new ledger amounts.
 
         ``moves``: ``{account id: [(kind, Decimal amount), ...]}`` in posting
-        order; ``old_balances``: ``{account id: Decimal}`` before them. Only the
-        values that change are written (``_write_balances`` wrote every row
-        already), one write per set of identical values.
+        order; ``old_balances``: ``{account id: Decimal}`` before them;
+        ``facts``: ``_posting_facts()`` read before them. Only the values that
+        change are written (``_write_balances`` wrote every row already), one
+        write per set of identical values.
         """
-        thresholds_cache, credit_cache = {}, {}
-        # per company: the related currency_id costs a compute per account
-        currencies = {company: company.currency_id for company in self.company_id}
+        facts = self._posting_facts() if facts is None else facts
+        companies = self.env["res.company"].browse({row["company_id"] for row in facts.values()})
+        currency_of = {company.id: company.currency_id for company in companies}
+        thresholds_of, credit_of = {}, {}  # shared by the wallets of a site / of equal credit
         to_write = defaultdict(list)  # changed values (as a hashable key) -> account ids
         notified, level_changes = [], []
-        for account in self:
-            company = account.company_id
-            thresholds = account._wallet_thresholds_cached(
-                thresholds_cache, company, currencies[company]
+        for account_id, account_moves in moves.items():
+            row = facts[account_id]
+            key = (row["site_id"], row["company_id"])
+            if key not in thresholds_of:
+                thresholds_of[key] = self.browse(account_id)._get_wallet_thresholds()
+            thresholds = thresholds_of[key]
+            key = (
+                row["company_id"],
+                row["credit_limit"],
+                row["emergency_credit_amount"],
+                row["emergency_credit_active"],
             )
-            credit = account._wallet_credit_cached(credit_cache, company, currencies[company])
-            stored_state = account.alarm_state  # a Json read deep-copies: once
+            if key not in credit_of:
+                credit_of[key] = self.browse(account_id)._get_wallet_credit(
+                    currency_of[row["company_id"]]
+                )
+            credit = credit_of[key]
+            stored_state = row["alarm_state"]
             alarm_state = wallet.AlarmState.from_dict(stored_state)
-            balance = old_balances[account.id]
+            balance = old_balances[account_id]
             notifications = []
-            for kind, amount in moves[account.id]:
+            for kind, amount in account_moves:
                 new_balance = balance + amount
-                try:
+                with raise_as_odoo(self.env):
                     alarm_state, due = wallet.evaluate(
                         alarm_state, balance, new_balance, kind, thresholds
                     )
-                except core_errors.ValidationError as error:
-                    raise ValidationError(str(error)) from None
                 notifications.extend(due)
                 credit = wallet.settle_emergency_credit(credit, balance, new_balance, thresholds)
                 balance = new_balance
@@ -533,22 +560,17 @@ class PrepaidAccount(models.Model):
                 "alarm_level": wallet.level(balance, thresholds),
                 "emergency_credit_active": credit.emergency_active,
             }
-            stored = {
-                "alarm_state": stored_state,
-                "alarm_level": account.alarm_level,
-                "emergency_credit_active": account.emergency_credit_active,
-            }
             changed = tuple(
                 (fname, tuple(value.items()) if fname == "alarm_state" else value)
                 for fname, value in values.items()
-                if stored[fname] != value
+                if row[fname] != value
             )
             if changed:
-                to_write[changed].append(account.id)
+                to_write[changed].append(account_id)
             if notifications:
-                notified.append((account, notifications))
-            if values["alarm_level"] != stored["alarm_level"]:
-                level_changes.append((account, stored["alarm_level"]))
+                notified.append((self.browse(account_id), notifications))
+            if values["alarm_level"] != row["alarm_level"]:
+                level_changes.append((self.browse(account_id), row["alarm_level"]))
         for changed, account_ids in to_write.items():
             self.browse(account_ids).write(
                 {
@@ -561,25 +583,6 @@ class PrepaidAccount(models.Model):
         self._sync_meter_states()
         for account, previous_level in level_changes:
             account._on_alarm_level_changed(previous_level)
-
-    def _wallet_thresholds_cached(self, cache, company, currency):
-        """``_get_wallet_thresholds``, computed once per site in ``cache``."""
-        key = (self.site_id, company)  # the currency is the company's
-        if key not in cache:
-            cache[key] = self._get_wallet_thresholds()
-        return cache[key]
-
-    def _wallet_credit_cached(self, cache, company, currency):
-        """``_get_wallet_credit``, computed once per set of credit values in ``cache``."""
-        key = (
-            company,
-            self.credit_limit,
-            self.emergency_credit_amount,
-            self.emergency_credit_active,
-        )
-        if key not in cache:
-            cache[key] = self._get_wallet_credit(currency)
-        return cache[key]
 
     def _on_alarm_level_changed(self, previous_level):
         """Hook: the wallet's alarm level just changed from ``previous_level``.

@@ -5,6 +5,7 @@ from .prepaid_tariff_price import BANDS
 
 class PrepaidCharge(models.Model):
     _name = "prepaid.charge"
+    _inherit = ["prepaid.bulk.mixin"]
     _description = "Priced consumption"
     _order = "date_end desc, id desc"
     # no _check_company_auto: the pricing creates charges in their meter's company
@@ -33,6 +34,7 @@ class PrepaidCharge(models.Model):
     tier = fields.Integer(help="Tier within the billing cycle; 0 without tiers.", aggregator=None)
     is_free = fields.Boolean(string="Free allowance")
     quantity = fields.Float(digits=(16, 6), aggregator="sum")
+    # the tariff's band price plus its tier surcharge, both in the tariff's precision
     unit_price = fields.Float(digits="Prepaid Tariff Price", aggregator="avg")
     amount = fields.Monetary(aggregator="sum")
     company_id = fields.Many2one(

@@ -1,20 +1,22 @@
-import bisect
 import datetime
-import functools
-import json
-from decimal import Decimal
+import logging
+from collections import namedtuple
 
-import pytz
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from prepaid_energy_core import readings as core_readings
-from prepaid_energy_core.drivers.base import TOU_BANDS
+from prepaid_energy_core import calendar as core_calendar
+from prepaid_energy_core import ingestion as core_ingestion
 from prepaid_energy_core.errors import ValidationError as CoreValidationError
-from prepaid_energy_core.tariff import PricingState, price_readings
+from prepaid_energy_core.money import plain
+from prepaid_energy_core.tariff import PricingState
+from prepaid_energy_core.vocabulary import CONSUMPTION, TOU_BANDS, UTILITY_UNITS
 
-from .prepaid_reading import insert_rows, pg_array, register_decimal
+from ..tools import bulk
+from .prepaid_reading import reading_config, register_decimal, stored_bands
+
+_logger = logging.getLogger(__name__)
 
 METER_STATES = [
     ("not_opened", "Not opened"),
@@ -25,30 +27,20 @@ METER_STATES = [
     ("tripped", "Tripped"),
     ("offline", "Offline"),
 ]
-#: core reading flag -> the tag stored on prepaid.reading.flags
-FLAG_TAGS = {"meter_replacement": "replacement"}
 #: meters priced per cron call; the cron runs again at once while some are left
-PRICING_BATCH = 2000
-#: what pricing reads of meters and readings (fetched per batch)
-PRICING_METER_FIELDS = [
-    "account_id",
-    "tariff_id",
-    "site_id",
-    "company_id",
-    "utility",
-    "multiplier",
-    "serial",
-    "priced_reading_id",
-    "pricing_state",
-    "pricing_error",
-]
-PRICING_READING_FIELDS = ["meter_id", "timestamp", "raw_delta", "has_bands", "flags", *TOU_BANDS]
+PRICING_BATCH = 10000
+#: what pricing needs of a meter, read in one query for a batch (see _pricing_facts)
+PricingFacts = namedtuple(
+    "PricingFacts",
+    "id serial account_id company_id site_id utility multiplier tariff_id pricing_state "
+    "pricing_error invoice_period zone product_id digits start",
+)
 
 
 class PrepaidMeter(models.Model):
     _name = "prepaid.meter"
     _description = "Electricity or water meter"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "prepaid.bulk.mixin"]
     _order = "serial, id"
     _check_company_auto = True
     _rec_names_search = ["serial", "name"]
@@ -213,100 +205,41 @@ class PrepaidMeter(models.Model):
     def _reading_config(self):
         """How the core judges this meter's readings."""
         self.ensure_one()
-        electric = self.utility == "electricity"
-        with_power = electric and self.rated_current and self.voltage
         return reading_config(
-            self.site_id.reading_interval or 15,
+            self.site_id.reading_interval,
             self.register_limit,
             self.multiplier,
             self.utility,
-            self.rated_current if with_power else 0,
-            self.voltage if with_power else 0,
-            int(self.phases or 1),
-            self.max_flow if not electric else 0,
+            self.rated_current,
+            self.voltage,
+            self.phases,
+            self.max_flow,
         )
 
-    def _core_last_reading(self):
-        """The last accepted reading as the core sees it, or None."""
-        last_date = self.last_reading_date
-        if not last_date:
-            return None
-        return core_readings.Reading(last_date, register_decimal(self.last_total))
-
-    def _prepare_reading_vals(self, values, checked, hold_reason):
-        """Values of a reading the core checked (``hold_reason``: why it is held)."""
-        bands = values["bands"]
-        account = self.account_id
-        if hold_reason:
-            state = "rejected"
-        else:
-            state = "new" if account else "unbilled"
-        vals = {
-            "meter_id": self.id,
-            "account_id": account.id,
-            "timestamp": values["timestamp"],
-            "slot": values["slot"],
-            "total": values["total"],
-            "has_bands": bool(bands),
-            "raw_delta": checked.raw_delta,
-            "delta": checked.delta,
-            "flags": ",".join(FLAG_TAGS.get(flag, flag) for flag in checked.flags) or False,
-            "is_estimate": values["is_estimate"],
-            "source": values["source"],
-            "state": state,
-            "reject_reason": hold_reason or False,
-        }
-        vals.update({band: bands.get(band, 0) for band in TOU_BANDS})
-        return vals
-
     @api.model
-    def _move_last_reading(self, readings, vals_list):
-        """Point each meter at its latest accepted reading among the new ``readings``
-        (created from ``vals_list``, read from there rather than fetched back)."""
+    def _latest_readings(self, reading_ids, vals_list):
+        """``{meter id: (reading id, timestamp, total)}``: each meter's latest accepted
+        reading among new ones (ids and the values they were created from)."""
         latest = {}
-        for reading_id, vals in zip(readings.ids, vals_list):
+        for reading_id, vals in zip(reading_ids, vals_list):
             if vals["state"] == "rejected":
                 continue
             current = latest.get(vals["meter_id"])
             if current is None or vals["timestamp"] > current[1]:
                 latest[vals["meter_id"]] = (reading_id, vals["timestamp"], vals["total"])
-        self._write_rows(
-            [(meter_id, *reading) for meter_id, reading in latest.items()],
+        return latest
+
+    @api.model
+    def _move_last_reading(self, readings, vals_list, latest=None):
+        """Point each meter at its latest accepted reading among the new ``readings``
+        (created from ``vals_list``, read from there rather than fetched back), or
+        as ``latest`` says (see ``_latest_readings``)."""
+        if latest is None:
+            latest = self._latest_readings(readings.ids, vals_list)
+        self.browse(list(latest))._bulk_write(
             ("last_reading_id", "last_reading_date", "last_total"),
-            ("int", "timestamp", "numeric"),
+            [(meter_id, *reading) for meter_id, reading in latest.items()],
         )
-
-    def _write_rows(self, rows, fnames, types):
-        """Write different values to many meters in one UPDATE (a write per meter is slow).
-
-        ``rows``: ``(meter id, value, ...)`` in the order of ``fnames``; ``types``
-        the SQL types of the values. The ORM cache of these fields is refreshed.
-        """
-        if not rows:
-            return
-        self.flush_model(fnames)
-        columns = SQL(", ").join(SQL.identifier(fname) for fname in fnames)
-        assignments = SQL(", ").join(
-            SQL("%s = v.%s::%s", SQL.identifier(fname), SQL.identifier(fname), SQL(kind))
-            for fname, kind in zip(fnames, types)
-        )
-        # one array per column: cheaper to build and parse than a VALUES list (pg_array)
-        arrays = SQL(", ").join(
-            SQL("%s::%s[]", pg_array(values), SQL(kind))
-            for values, kind in zip(zip(*rows), ("int", *types))
-        )
-        self.env.cr.execute(
-            SQL(
-                "UPDATE prepaid_meter m SET %s, write_date = NOW() AT TIME ZONE 'UTC'"
-                " FROM unnest(%s) AS v(id, %s) WHERE m.id = v.id",
-                assignments,
-                arrays,
-                columns,
-            )
-        )
-        meters = self.browse([row[0] for row in rows])
-        meters.invalidate_recordset([*fnames, "write_date"])
-        meters.modified(fnames)
 
     # ------------------------------------------------------------------ account life cycle
 
@@ -331,27 +264,15 @@ class PrepaidMeter(models.Model):
         return start
 
     def _record_start_reading(self, start_reading):
-        """The reading billing starts from: given, or the last accepted one."""
+        """The reading billing starts from: given (a reading or a register value read
+        now), or the last accepted one."""
         Reading = self.env["prepaid.reading"]
         if isinstance(start_reading, models.BaseModel):
             start = start_reading
         elif start_reading is None:
             start = self.last_reading_id
         else:
-            result = Reading._ingest(
-                [
-                    {
-                        "meter_id": self.id,
-                        "timestamp": fields.Datetime.now(),
-                        "total": start_reading,
-                        "source": "manual",
-                    }
-                ],
-                strict=True,
-            )
-            if result["rejected"]:
-                raise UserError(result["rejected"][0][1])
-            start = result["created"] or result["duplicates"][0][1]
+            start = Reading._ingest_manual(self, start_reading)
         if not start:
             raise UserError(
                 self.env._("Meter %s has no reading yet: give a start reading.", self.serial)
@@ -363,55 +284,86 @@ class PrepaidMeter(models.Model):
                 ("state", "=", "new"),
                 ("timestamp", "<=", start.timestamp),
             ]
-        ).with_context(prepaid_reading_checked=True).write({"state": "unbilled"})
+        )._mark_unbilled()
         return start
 
     def _close_meter(self, final_reading=None):
-        """Bill up to ``final_reading`` (register value) and detach the meter from its account."""
+        """Bill up to ``final_reading`` (register value) and detach the meter from its account.
+
+        Callers run it with ``sudo()`` (pricing books charges and ledger lines, which
+        only the system writes); the user behind them must be allowed to change the meter.
+        """
         self.ensure_one()
+        self.sudo(False).check_access("write")
         if final_reading is not None:
-            result = self.env["prepaid.reading"]._ingest(
-                [
-                    {
-                        "meter_id": self.id,
-                        "timestamp": fields.Datetime.now(),
-                        "total": final_reading,
-                        "source": "manual",
-                    }
-                ],
-                strict=True,
-            )
-            if result["rejected"]:
-                raise UserError(result["rejected"][0][1])
-        # Pricing books charges and ledger lines, which only the system writes; the
-        # caller must be allowed to change this meter.
-        self.check_access("write")
-        self.sudo()._price_new_readings()
-        if self.pricing_error:
+            self.env["prepaid.reading"]._ingest_manual(self, final_reading)
+        meter_sudo = self.sudo()
+        meter_sudo._price_new_readings()
+        if meter_sudo.pricing_error:
             raise UserError(
                 self.env._(
                     "Meter %(meter)s cannot be billed up to its final reading: %(error)s",
                     meter=self.display_name,
-                    error=self.pricing_error,
+                    error=meter_sudo.pricing_error,
                 )
             )
         self.write({"account_id": False, "state": "not_opened", "pricing_state": False})
 
     # ------------------------------------------------------------------ pricing
 
+    def action_price_now(self):
+        """Price these meters' new readings at once, as the scheduled action does (officers)."""
+        self.check_access("write")
+        meters_sudo = self.sudo()
+        priced, errors = meters_sudo._price_new_readings()
+        readings = sum(len(readings) for _facts, readings, _pricing in priced)
+        if errors:
+            message = self.env._(
+                "%(readings)s readings priced; %(count)s meters cannot be billed: %(errors)s",
+                readings=readings,
+                count=len(errors),
+                errors="; ".join(error for _meter_id, error in errors[:5]),
+            )
+        elif readings:
+            message = self.env._(
+                "%(readings)s readings priced on %(meters)s meters.",
+                readings=readings,
+                meters=len(priced),
+            )
+        else:
+            message = self.env._("Nothing to price: no new reading on these meters.")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Price now"),
+                "message": message,
+                "type": "warning" if errors else "success",
+                "sticky": bool(errors),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     @api.model
     def _cron_price_readings(self, batch_size=PRICING_BATCH):
         """Price new readings into charges and post consumption to the wallets."""
         meter_ids = self._meter_ids_to_price()
         batch = self.browse(meter_ids[:batch_size])
-        batch._price_new_readings()
+        priced, errors = batch._price_new_readings()
+        _logger.info(
+            "priced %s meters (%s readings), %s not billable, %s left",
+            len(priced),
+            sum(len(readings) for _facts, readings, _pricing in priced),
+            len(errors),
+            len(meter_ids) - len(batch),
+        )
         self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(meter_ids) - len(batch))
         return len(batch)
 
     @api.model
     def _meter_ids_to_price(self):
         self.env["prepaid.reading"].flush_model(["state", "meter_id"])
-        self.flush_model(["account_id", "pricing_error", "write_date"])
+        self.flush_model(["account_id"])
         rows = self.env.execute_query(
             SQL(
                 "SELECT DISTINCT r.meter_id FROM prepaid_reading r"
@@ -421,36 +373,46 @@ class PrepaidMeter(models.Model):
         )
         return [row[0] for row in rows]
 
-    def _price_new_readings(self):
-        """Price these meters' new readings: charges, one ledger line per meter, new state."""
+    def _price_new_readings(self, incoming=None):
+        """Price these meters' new readings: charges, a consumption ledger line per meter
+        and invoicing period, the readings priced, the meters' engine memory.
+
+        ``incoming``: ``{meter id: [StoredReading]}`` just read and not stored yet
+        (keyed by the caller), priced after the meters' stored new readings; the
+        caller stores them and books the result (see ``_book_pricing``).
+
+        Pricing is the system's job: run it as superuser, after checking the user's
+        right to change the meters. Returns ``(priced, errors)``: ``[(PricingFacts,
+        [StoredReading], MeterPricing)]`` and ``[(meter id, reason)]``.
+        """
         self._lock_for_pricing()
-        # what the pricing reads, in one query each instead of every column on first use
-        self.fetch(PRICING_METER_FIELDS)
-        readings = self.env["prepaid.reading"].search_fetch(
-            [("meter_id", "in", self.ids), ("state", "=", "new")],
-            PRICING_READING_FIELDS,
-            order="meter_id, timestamp, id",
-        )
-        self.priced_reading_id.fetch(PRICING_READING_FIELDS)
-        by_meter = {}
-        for reading in readings:
-            by_meter.setdefault(reading.meter_id, []).append(reading)
-        tariffs, cache = {}, {}
-        priced, errors = [], []
-        for meter, meter_readings in by_meter.items():
-            if not meter.account_id:
-                continue
-            try:
-                result, core = meter._price_with_engine(meter_readings, tariffs, cache)
-            except (CoreValidationError, UserError, ValidationError) as error:
-                errors.append((meter, str(error)))
-                continue
-            priced.append((meter, meter_readings, result, core))
-        self._book_pricing(priced, cache)
-        for meter, error in errors:
-            if meter.pricing_error != error:
-                meter.pricing_error = error
-        return priced
+        with bulk.gc_paused():
+            facts = self._pricing_facts()
+            new_readings = self._new_stored_readings()
+            for meter_id, readings in (incoming or {}).items():
+                new_readings.setdefault(meter_id, []).extend(readings)
+            tariffs = {}
+            priced, errors = [], []
+            for meter_id, readings in new_readings.items():
+                meter = facts[meter_id]
+                if not meter.account_id:
+                    continue
+                try:
+                    pricing = self._price_meter(meter, readings, tariffs)
+                except (CoreValidationError, UserError, ValidationError) as error:
+                    errors.append((meter_id, str(error)))
+                    continue
+                priced.append((meter, readings, pricing))
+            if incoming is None:
+                self._book_pricing(priced)
+        stale = [
+            (meter_id, error)
+            for meter_id, error in errors
+            if facts[meter_id].pricing_error != error
+        ]
+        for meter_id, error in stale:
+            self.browse(meter_id).pricing_error = error
+        return priced, errors
 
     def _lock_for_pricing(self):
         """Serialize pricing per meter: a reading is never priced twice by two
@@ -464,63 +426,113 @@ class PrepaidMeter(models.Model):
             )
             self.invalidate_recordset(["priced_reading_id", "pricing_state", "account_id"])
 
-    def _price_with_engine(self, readings, tariffs, cache=None):
-        """Run the engine on ``readings`` (this meter's new ones, in time order).
+    def _pricing_facts(self):
+        """``{meter id: PricingFacts}`` of these meters, one query.
 
-        ``tariffs`` and ``cache`` keep what the meters of a run share (core
-        tariffs, site zones, currency digits).
+        The tariff (``_get_tariff``), the zone (``_site_zone``) and the product
+        (``_product``) are asked of one meter per distinct override, site and utility.
         """
-        cache = {} if cache is None else cache
-        tariff = self._get_tariff()
-        if not tariff:
-            raise UserError(self.env._("meter %s has no tariff (nor its site)", self.serial))
-        if tariff.id not in tariffs:
-            tariffs[tariff.id] = tariff._to_core()
-        zone = self._site_zone(cache)
-        start = self.priced_reading_id
-        chain = readings if start else readings[1:]
-        start = start or readings[0]
-        core = [start._to_core_reading(zone, Decimal(0), start.has_bands)]
-        cumulative = Decimal(0)
-        previous = start
-        for reading in chain:
-            cumulative += register_decimal(reading.raw_delta)
-            use_bands = (
-                reading.has_bands and previous.has_bands and self._bands_follow(previous, reading)
+        Reading = self.env["prepaid.reading"]
+        self.flush_model()
+        self.env["prepaid.location"].flush_model()
+        Reading.flush_model(["timestamp", "has_bands", *TOU_BANDS])
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT m.id, m.serial, m.account_id, m.company_id, m.site_id, m.utility,
+                          m.multiplier, m.tariff_id, m.pricing_state, m.pricing_error,
+                          m.priced_reading_id, s.invoice_period,
+                          pr.timestamp, pr.raw_delta, pr.has_bands, pr.flags,
+                          pr.sharp, pr.peak, pr.flat, pr.valley
+                     FROM prepaid_meter m
+                LEFT JOIN prepaid_location s ON s.id = m.site_id
+                LEFT JOIN prepaid_reading pr ON pr.id = m.priced_reading_id
+                    WHERE m.id = ANY(%s)""",
+                self.ids,
             )
-            core_reading = reading._to_core_reading(zone, cumulative, use_bands)
-            if core_reading.timestamp <= core[-1].timestamp:
-                # clocks went back (DST end): book the interval at the previous moment
-                core_reading = core_reading._replace(
-                    timestamp=core[-1].timestamp + datetime.timedelta(microseconds=1)
-                )
-            if not use_bands and core[-1].bands is not None:
-                core[-1] = core[-1]._replace(bands=None)
-            core.append(core_reading)
-            previous = reading
-        pricing_state = self.pricing_state  # a Json read deep-copies: once
-        state = PricingState.from_dict(pricing_state) if pricing_state else None
-        company = self.company_id
-        if ("digits", company.id) not in cache:
-            cache["digits", company.id] = company.currency_id.decimal_places
-        result = price_readings(
-            tariffs[tariff.id],
-            core,
-            state,
-            multiplier=register_decimal(self.multiplier),
-            digits=cache["digits", company.id],
         )
-        return result, core
+        shared = {}  # what meters with the same override, site and utility share
 
-    @staticmethod
-    def _bands_follow(previous, reading):
-        # band registers are split only when no band went back (rollover, replacement)
-        if reading.flags and ("rollover" in reading.flags or "replacement" in reading.flags):
-            return False
-        return all(reading[band] >= previous[band] for band in TOU_BANDS)
+        def ask(meter_id, key, method):
+            if key not in shared:
+                shared[key] = method(self.browse(meter_id))
+            return shared[key]
+
+        facts = {}
+        for row in rows:
+            meter_id, serial, account_id, company_id, site_id, utility, multiplier = row[:7]
+            tariff_id, state, error, start_id, period = row[7:12]
+            start_ts, start_delta, has_bands, flags, *bands = row[12:]
+            start = None
+            if start_id:
+                start = core_ingestion.StoredReading(
+                    start_id,
+                    start_ts,
+                    register_decimal(start_delta),
+                    stored_bands(has_bands, bands),
+                    _flags(flags),
+                )
+            facts[meter_id] = PricingFacts(
+                id=meter_id,
+                serial=serial,
+                account_id=account_id,
+                company_id=company_id,
+                site_id=site_id,
+                utility=utility,
+                multiplier=register_decimal(multiplier),
+                tariff_id=ask(meter_id, ("tariff", tariff_id, site_id), _tariff_id),
+                pricing_state=state,
+                pricing_error=error,
+                invoice_period=period or core_calendar.MONTHLY,
+                zone=ask(meter_id, ("zone", site_id, company_id), _zone),
+                product_id=ask(meter_id, ("product", site_id, utility), _product_id),
+                digits=ask(meter_id, ("digits", company_id), _currency_digits),
+                start=start,
+            )
+        return facts
+
+    def _new_stored_readings(self):
+        """``{meter id: [StoredReading]}`` of these meters' new readings, in time order."""
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id, meter_id, timestamp, raw_delta, has_bands, flags,"
+                " sharp, peak, flat, valley FROM prepaid_reading"
+                " WHERE meter_id = ANY(%s) AND state = 'new' ORDER BY meter_id, timestamp, id",
+                self.ids,
+            )
+        )
+        by_meter = {}
+        for reading_id, meter_id, timestamp, raw_delta, has_bands, flags, *bands in rows:
+            by_meter.setdefault(meter_id, []).append(
+                core_ingestion.StoredReading(
+                    reading_id,
+                    timestamp,
+                    register_decimal(raw_delta),
+                    stored_bands(has_bands, bands),
+                    _flags(flags),
+                )
+            )
+        return by_meter
+
+    def _price_meter(self, meter, readings, tariffs):
+        """Run the engine on one meter's new ``readings`` (``meter``: its PricingFacts)."""
+        if not meter.tariff_id:
+            raise UserError(self.env._("meter %s has no tariff (nor its site)", meter.serial))
+        if meter.tariff_id not in tariffs:
+            tariffs[meter.tariff_id] = self.env["prepaid.tariff"].browse(meter.tariff_id)._to_core()
+        state = meter.pricing_state
+        return core_ingestion.price_meter(
+            tariffs[meter.tariff_id],
+            meter.start,
+            readings,
+            meter.zone,
+            state=PricingState.from_dict(state) if state else None,
+            multiplier=meter.multiplier,
+            digits=meter.digits,
+            invoice_period=meter.invoice_period,
+        )
 
     def _site_zone(self, cache=None):
-        """The time zone name of the site's clock (TOU bands, cycles)."""
+        """The time zone name of the site's clock (TOU bands, cycles, slots)."""
         cache = {} if cache is None else cache
         site = self.site_id  # in its meters' company: the site alone is the key
         key = ("zone", site or self.company_id)
@@ -528,127 +540,131 @@ class PrepaidMeter(models.Model):
             cache[key] = site.tz or self.company_id.partner_id.tz or "UTC"
         return cache[key]
 
-    def _book_pricing(self, priced, cache=None):
-        """Store what the engine priced: ledger lines, charges, meter memory, reading states."""
-        cache = {} if cache is None else cache
+    def _book_pricing(self, priced, reading_ids=None, last_readings=None):
+        """Store what the engine priced: ledger lines, charges, meter memory, reading states.
+
+        ``reading_ids``: the ids of readings priced before they were stored, by their
+        key (those are stored priced already); ``last_readings``: ``{meter id:
+        (reading id, timestamp, total)}``, the meters' new last readings, written
+        with their engine memory.
+        """
         if not priced:
             return
-        # one consumption ledger line per meter and run (none when nothing was consumed)
-        to_post = [entry for entry in priced if entry[2].lines]
+        reading_ids = reading_ids or {}
+        # a consumption ledger line per meter and invoicing period (none when nothing was used)
+        ledger_vals, periods = [], []
+        label = self._consumption_label()
+        for meter, _readings, pricing in priced:
+            for period in pricing.periods:
+                ledger_vals.append(self._prepare_consumption_vals(meter, period, label))
+                periods.append((meter, period))
         ledger_lines = self.env["prepaid.ledger.line"]
-        if to_post:
-            accounts = self.env["prepaid.account"].browse(
-                list({meter.account_id.id for meter, *_rest in to_post})
-            )
-            ledger_lines = accounts._post_ledger_lines(
-                [
-                    meter._prepare_consumption_vals(readings, result, cache)
-                    for meter, readings, result, _c in to_post
-                ]
-            )
+        if ledger_vals:
+            ledger_lines = self.env["prepaid.account"]._post_ledger_lines(ledger_vals)
         charge_vals = []
-        for (meter, readings, result, core), line in zip(to_post, ledger_lines):
-            charge_vals += meter._prepare_charge_vals(readings, result, core, line, cache)
-        Charge = self.env["prepaid.charge"]
-        Charge.check_access("create")
-        insert_rows(Charge, charge_vals)
-        self.env["prepaid.reading"].browse(
-            [reading.id for _meter, readings, _result, _core in priced for reading in readings]
-        )._mark_priced()
-        self._write_rows(
+        for (meter, period), ledger_line_id in zip(periods, ledger_lines.ids):
+            charge_vals += self._prepare_charge_vals(meter, period, ledger_line_id, reading_ids)
+        self.env["prepaid.charge"]._bulk_create(charge_vals)
+        Reading = self.env["prepaid.reading"]
+        Reading.browse(
             [
-                (meter.id, readings[-1].id, json.dumps(result.state.to_dict()), None)
-                for meter, readings, result, _core in priced
-            ],
-            ("priced_reading_id", "pricing_state", "pricing_error"),
-            ("int", "jsonb", "varchar"),
-        )
+                reading.key
+                for _meter, readings, _pricing in priced
+                for reading in readings
+                if reading.key not in reading_ids
+            ]
+        )._mark_priced()
+        meters = self.browse([meter.id for meter, _readings, _pricing in priced])
+        rows = [
+            (meter.id, reading_ids.get(readings[-1].key, readings[-1].key), pricing.state.to_dict())
+            for meter, readings, pricing in priced
+        ]
+        fnames = ("priced_reading_id", "pricing_state", "pricing_error")
+        if last_readings:
+            fnames += ("last_reading_id", "last_reading_date", "last_total")
+            rows = [(*row, None, *last_readings[row[0]]) for row in rows]
+        else:
+            rows = [(*row, None) for row in rows]
+        meters._bulk_write(fnames, rows)
 
     def _product(self):
         site = self.site_id
         return site.water_product_id if self.utility == "water" else site.electricity_product_id
 
-    def _prepare_consumption_vals(self, readings, result, cache=None):
-        """The consumption ledger line of one pricing run (debit: negative amount)."""
-        unit = "m³" if self.utility == "water" else "kWh"
-        cache = {} if cache is None else cache
-        if "description" not in cache:
-            # translated once per run: a lookup per meter costs more than the line
-            cache["description"] = self.env._("%(meter)s: %(quantity)s %(unit)s up to %(end)s")
+    def _consumption_label(self):
+        """The label of consumption ledger lines, translated once per run (a lookup per
+        line costs more than the line)."""
+        return self.env._("%(meter)s: %(quantity)s %(unit)s from %(start)s to %(end)s")
+
+    def _prepare_consumption_vals(self, meter, period, label=None):
+        """The consumption ledger line of one meter's invoicing period in a pricing run
+        (a debit: negative amount). Its times are the site's, as the tenant reads them."""
+        start = core_calendar.to_local(period.start, meter.zone)
+        end = core_calendar.to_local(period.end, meter.zone)
+        description = (label or self._consumption_label()) % {
+            "meter": meter.serial,
+            "quantity": plain(period.quantity),
+            "unit": UTILITY_UNITS.get(meter.utility, ""),
+            "start": start.strftime("%Y-%m-%d %H:%M"),
+            "end": end.strftime("%Y-%m-%d %H:%M"),
+        }
         return {
-            "account_id": self.account_id.id,
-            "kind": "consumption",
-            "amount": -result.total,  # Decimal: exact, no float round trip
-            "date": readings[-1].timestamp,
-            "description": cache["description"]
-            % {
-                "meter": self.serial,
-                "quantity": result.quantity.normalize(),
-                "unit": unit,
-                "end": readings[-1].timestamp,
-            },
+            "account_id": meter.account_id,
+            "kind": CONSUMPTION,
+            "amount": -period.amount,  # Decimal: exact, no float round trip
+            "date_start": period.start,
+            "date": period.end,
+            "meter_id": meter.id,
+            "description": description,
         }
 
-    def _prepare_charge_vals(self, readings, result, core, ledger_line, cache=None):
-        """One charge per priced line, linked to the reading whose interval ends it."""
-        cache = {} if cache is None else cache
-        zone = self._site_zone(cache)
-        # core[0] is the reading billing starts from; core[i] (i >= 1) is the i-th new one
-        # unless the first new reading was itself the start
-        chain = readings[-(len(core) - 1) :] if len(core) > 1 else readings
-        ends = [reading.timestamp for reading in core[1:]]
-        key = ("product", self.site_id, self.utility)
-        if key not in cache:
-            cache[key] = self._product().id
-        # the same for every line of this meter: read once
+    def _prepare_charge_vals(self, meter, period, ledger_line_id, reading_ids=None):
+        """One charge per priced line of an invoicing period, linked to its reading
+        (``reading_ids``: the ids of readings priced before they were stored)."""
+        reading_ids = reading_ids or {}
         common = {
-            "meter_id": self.id,
-            "account_id": self.account_id.id,
-            "ledger_line_id": ledger_line.id,
-            "product_id": cache[key],
-            "company_id": self.company_id.id,
+            "meter_id": meter.id,
+            "account_id": meter.account_id,
+            "ledger_line_id": ledger_line_id,
+            "product_id": meter.product_id,
+            "company_id": meter.company_id,
         }
-        vals_list = []
-        for line in result.lines:
-            position = min(bisect.bisect_left(ends, line.end), len(chain) - 1)
-            vals_list.append(
-                {
-                    **common,
-                    "reading_id": chain[position].id,
-                    "date_start": to_utc(line.start, zone),
-                    "date_end": to_utc(line.end, zone),
-                    "band": line.band or False,
-                    "tier": line.tier or 0,
-                    "is_free": line.free,
-                    "quantity": float(line.quantity),
-                    "unit_price": float(line.unit_price),
-                    "amount": float(line.amount),
-                    "tariff_version_id": int(line.version),
-                }
-            )
-        return vals_list
+        return [
+            {
+                **common,
+                "reading_id": reading_ids.get(priced.reading, priced.reading),
+                "date_start": priced.start,
+                "date_end": priced.end,
+                "band": priced.line.band,
+                "tier": priced.line.tier or 0,
+                "is_free": priced.line.free,
+                "quantity": priced.line.quantity,
+                "unit_price": priced.line.unit_price,
+                "amount": priced.line.amount,
+                "tariff_version_id": int(priced.line.version),
+            }
+            for priced in period.lines
+        ]
 
 
-# Meters of a site share their settings and, within a cycle, their moments: the
-# conversions below are cached (10,000 meters: 10,000 calls, a few distinct values).
+def _flags(text):
+    return frozenset(text.split(",")) if text else frozenset()
 
 
-@functools.lru_cache(maxsize=256)
-def reading_config(minutes, register_limit, multiplier, utility, current, voltage, phases, flow):
-    """The core's ReadingConfig for these meter settings (0: not given)."""
-    return core_readings.ReadingConfig(
-        expected_interval=datetime.timedelta(minutes=minutes),
-        register_limit=register_decimal(register_limit) if register_limit else None,
-        multiplier=register_decimal(multiplier),
-        utility=utility,
-        rated_current=register_decimal(current) if current else None,
-        voltage=register_decimal(voltage) if voltage else None,
-        phases=phases,
-        max_flow=register_decimal(flow) if flow else None,
-    )
+# what the meters of a pricing run share, asked of one meter each (see _pricing_facts)
 
 
-@functools.lru_cache(maxsize=4096)
-def to_utc(local, zone):
-    """A site-local naive datetime as Odoo's naive UTC."""
-    return pytz.timezone(zone).localize(local).astimezone(pytz.utc).replace(tzinfo=None)
+def _tariff_id(meter):
+    return meter._get_tariff().id
+
+
+def _zone(meter):
+    return meter._site_zone()
+
+
+def _product_id(meter):
+    return meter._product().id or None
+
+
+def _currency_digits(meter):
+    return meter.company_id.currency_id.decimal_places

@@ -24,6 +24,7 @@ from . import test_money_multicompany
 from . import test_concurrency_wallet
 from . import test_core_error_bridge
 from . import test_tour_first_use
+from . import test_bulk_writes
 
 # fees, common areas, cash desks, audit and reports
 from . import test_fee_schemes

@@ -1,9 +1,13 @@
 import base64
+import csv
+import os
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .test_property_common import PropertyCase
+from .test_property_common import PropertyCase, utc
+
+SAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "data", "import")
 
 
 @tagged("post_install", "-at_install")
@@ -93,3 +97,41 @@ class TestReadingImport(PropertyCase):
     def test_header_is_checked(self):
         with self.assertRaisesRegex(UserError, "header must start with serial, timestamp, total"):
             self._wizard("serial,total,timestamp\nCSV-A,1,2025-01-15 00:00:00\n").action_import()
+
+
+@tagged("post_install", "-at_install")
+class TestSampleReadings(PropertyCase):
+    def _load(self, model, filename):
+        """Load a sample the way the import dialog does (base_import ends in load())."""
+        with open(os.path.join(SAMPLES, filename), newline="", encoding="utf-8") as handle:
+            header, *rows = list(csv.reader(handle))
+        result = self.env[model].load(header, rows)
+        self.assertFalse([m for m in result["messages"] if m["type"] == "error"], result)
+        return self.env[model].browse(result["ids"])
+
+    def test_the_sample_readings_import_as_they_are_through_the_wizard(self):
+        self._load("prepaid.location", "locations.csv")
+        self._load("res.partner", "tenants.csv")
+        meters = self._load("prepaid.meter", "meters.csv")
+        with open(os.path.join(SAMPLES, "readings.csv"), "rb") as handle:
+            content = handle.read()
+        wizard = self.env["prepaid.reading.import"].create(
+            {"file": base64.b64encode(content), "filename": "readings.csv"}
+        )
+        wizard.action_preview()
+        self.assertEqual((wizard.new_count, wizard.error_count), (24, 0), wizard.summary)
+        wizard.action_import()
+        self.assertEqual(wizard.state, "done")
+        readings = self.env["prepaid.reading"].search([("meter_id", "in", meters.ids)])
+        self.assertEqual(len(readings), 24)
+        self.assertEqual(set(readings.mapped("state")), {"unbilled"})  # no account yet
+        banded = readings.filtered("has_bands").meter_id
+        self.assertEqual(set(banded.mapped("serial")), {"000000101001", "000000201001"})
+        # 08:00 in Shanghai (+08:00 in the file) is midnight UTC
+        a101 = self.env.ref("__import__.meter_a101_e")
+        self.assertEqual(min(a101.reading_ids.mapped("timestamp")), utc(2025, 2, 3, 0, 0))
+        self.assertEqual(a101.last_total, 1521.65)
+        self.assertAlmostEqual(sum(a101.reading_ids.mapped("delta")), 1.25)
+        # the CT meter's consumption is its register advance times 20
+        ct = self.env.ref("__import__.meter_g01_e")
+        self.assertAlmostEqual(sum(ct.reading_ids.mapped("delta")), 0.78 * 20)

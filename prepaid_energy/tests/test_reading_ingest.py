@@ -1,5 +1,9 @@
+import datetime
+from decimal import Decimal
+
+from odoo import fields
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .test_property_common import PropertyCase, utc
 
@@ -164,3 +168,180 @@ class TestReadingIngest(PropertyCase):
             second.total = 52
         with self.assertRaisesRegex(UserError, "held for review"):
             second.unlink()
+
+
+@tagged("post_install", "-at_install")
+class TestReadingGuards(PropertyCase):
+    """What a reading must be before it is stored, whoever sends it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # 60 A x 230 V: 3.45 kWh per 15-minute slot at most
+        cls.meter = cls._create_meter("GRD-0001", rated_current=60, voltage=230, phases="1")
+        cls.officer = new_test_user(
+            cls.env, login="grd_officer", groups="prepaid_energy.group_prepaid_officer"
+        )
+        cls.bands_at_100 = {"sharp": "10", "peak": "40", "flat": "30", "valley": "20"}
+
+    def _banded(self, when, total, **moved):
+        bands = {
+            band: str(Decimal(value) + Decimal(moved.get(band, "0")))
+            for band, value in self.bands_at_100.items()
+        }
+        return {"meter_id": self.meter.id, "timestamp": when, "total": total, **bands}
+
+    def test_form_entry_on_a_band_meter_carries_no_zero_bands(self):
+        # The meter gives its band registers; a person reads only the total through
+        # the form (which shows the four band fields at 0).
+        self._ingest(self._banded(utc(2025, 1, 15, 0), "100"))
+        form = Form(self.env["prepaid.reading"].with_user(self.officer))
+        form.meter_id = self.meter
+        form.timestamp = utc(2025, 1, 15, 0, 15)
+        form.total = 101
+        manual = form.save()
+        self.assertFalse(manual.has_bands, "no band registers given: none stored")
+        self.assertEqual((manual.peak, manual.valley), (0, 0))
+        # the next real reading is judged against the total only: 1 kWh, not its registers
+        nxt = self._ingest(self._banded(utc(2025, 1, 15, 0, 30), "102", peak="2"))["created"]
+        self.assertEqual((nxt.state, nxt.delta, nxt.flags), ("unbilled", 1.0, False))
+        # one band given means all four: the others are registers at 0, here going back
+        form = Form(self.env["prepaid.reading"].with_user(self.officer))
+        form.meter_id = self.meter
+        form.timestamp = utc(2025, 1, 15, 0, 45)
+        form.total = 102.5
+        form.peak = 42.5
+        with self.assertRaisesRegex(ValidationError, "band register sharp went back from 10 to 0"):
+            form.save()
+
+    def test_a_row_gives_every_band_register_or_none(self):
+        partial = {
+            "meter_id": self.meter.id,
+            "timestamp": utc(2025, 1, 15),
+            "total": "5",
+            "peak": "3",
+        }
+        rejected = self._ingest(partial)["rejected"]
+        self.assertRegex(
+            rejected[0][1], r"give every band register \(sharp, peak, flat, valley\) or none"
+        )
+
+    def test_band_deltas_must_add_up_to_the_total_or_the_reading_is_held(self):
+        self._ingest(self._banded(utc(2025, 1, 15, 0), "100"))
+        # total +1, bands +0.2: held, with the reason, never priced
+        short = self._banded(utc(2025, 1, 15, 0, 15), "101", peak="0.2")
+        held = self._ingest(short)["created"]
+        self.assertEqual(held.state, "rejected")
+        self.assertIn("band_mismatch", held.flags)
+        self.assertRegex(
+            held.reject_reason, "advanced 0.2 in all .* but the total 1: they must add up"
+        )
+        self.assertEqual(self.meter.last_total, 100, "a held reading is not the reference")
+        strict = self._ingest(dict(short, timestamp=utc(2025, 1, 15, 0, 30)), strict=True)
+        self.assertRegex(strict["rejected"][0][1], "must add up")
+        # within the tolerance (each register rounded on its own): accepted
+        fine = self._banded(utc(2025, 1, 15, 0, 30), "101", peak="0.97")
+        fine = self._ingest(fine)["created"]
+        # (from 00:00, the held reading skipped: longer than 1.5 slots)
+        self.assertEqual((fine.state, fine.flags, fine.delta), ("unbilled", "gap", 1.0))
+        # a band register going back is held too
+        back = self._banded(utc(2025, 1, 15, 0, 45), "101.5", peak="1.47", valley="-0.5")
+        back = self._ingest(dict(back, flat="30.5"))["created"]
+        self.assertEqual(back.state, "rejected")
+        self.assertIn("band register valley went back from 20 to 19.5", back.reject_reason)
+
+    def test_the_physical_maximum_applies_to_band_deltas(self):
+        self._ingest(self._banded(utc(2025, 1, 15, 0), "100"))
+        # 3.44 kWh in the slot is believable, and the bands add up to it within the
+        # tolerance; but the peak register alone claims 3.48, above 3.45: held
+        over = self._ingest(self._banded(utc(2025, 1, 15, 0, 15), "103.44", peak="3.48"))
+        over = over["created"]
+        self.assertEqual(over.state, "rejected")
+        self.assertIn("spike", over.flags)
+        self.assertRegex(
+            over.reject_reason, "band peak advanced 3.48 .* above the physical maximum 3.45"
+        )
+        under = self._banded(utc(2025, 1, 15, 0, 30), "103.40", peak="3.42")
+        self.assertEqual(self._ingest(under)["created"].state, "unbilled")
+
+    def test_future_timestamps_beyond_the_clock_tolerance_are_refused(self):
+        now = fields.Datetime.now()
+        soon = self._ingest(
+            {
+                "meter_id": self.meter.id,
+                "timestamp": now + datetime.timedelta(minutes=4),
+                "total": "1",
+            }
+        )
+        self.assertTrue(soon["created"], "a meter clock a little ahead is fine")
+        later = self._ingest(
+            {
+                "meter_id": self.meter.id,
+                "timestamp": now + datetime.timedelta(minutes=20),
+                "total": "2",
+            }
+        )
+        self.assertRegex(
+            later["rejected"][0][1],
+            "is in the future: more than 5 minutes after the server's clock",
+        )
+        with self.assertRaisesRegex(ValidationError, "is in the future"):
+            self.env["prepaid.reading"].create(
+                {
+                    "meter_id": self.meter.id,
+                    "timestamp": now + datetime.timedelta(days=366),
+                    "total": 3,
+                }
+            )
+
+    def test_no_context_key_lets_a_caller_write_derived_values(self):
+        Reading = self.env["prepaid.reading"].with_user(self.officer)
+        first = Reading.with_context(prepaid_reading_checked=True).create(
+            {"meter_id": self.meter.id, "timestamp": utc(2025, 1, 15), "total": 10}
+        )
+        forged = Reading.with_context(prepaid_reading_checked=True).create(
+            {
+                "meter_id": self.meter.id,
+                "timestamp": utc(2025, 1, 15, 0, 15),
+                "total": 11,
+                "delta": 999,
+                "raw_delta": 999,
+                "state": "priced",
+                "flags": "estimate",
+                "reject_reason": "none",
+                "slot": utc(2030, 1, 1),
+            }
+        )
+        self.assertEqual(
+            (forged.delta, forged.raw_delta, forged.state, forged.flags, forged.slot),
+            (1.0, 1.0, "unbilled", False, utc(2025, 1, 15, 0, 15)),
+        )
+        for vals in ({"state": "priced"}, {"delta": 0}, {"reject_reason": "x"}, {"slot": False}):
+            with self.assertRaisesRegex(UserError, "set by its validation and pricing"):
+                first.with_context(prepaid_reading_checked=True).write(vals)
+
+    def test_slots_follow_the_site_clock(self):
+        # India (UTC+5:30), hourly readings: 10:40 UTC is 16:10 local, slot 16:00 local
+        site = self.env["prepaid.location"].create(
+            {"name": "Pune", "location_type": "site", "tz": "Asia/Kolkata", "reading_interval": 60}
+        )
+        unit = self.env["prepaid.location"].create(
+            {"name": "P1", "location_type": "unit", "parent_id": site.id}
+        )
+        hourly = self.env["prepaid.meter"].create({"serial": "GRD-IN", "unit_id": unit.id})
+        reading = self._ingest(
+            {"meter_id": hourly.id, "timestamp": utc(2025, 1, 15, 10, 40), "total": "1"}
+        )["created"]
+        self.assertEqual(reading.slot, utc(2025, 1, 15, 10, 30))
+        # daily readings in Shanghai: the day starts at local midnight, 16:00 UTC
+        self.site.reading_interval = 1440
+        daily = self._ingest(
+            {"meter_id": self.meter.id, "timestamp": utc(2025, 1, 15, 17), "total": "1"}
+        )["created"]
+        self.assertEqual(daily.slot, utc(2025, 1, 15, 16))
+        # the next local day, 15 hours later in UTC terms but the same slot... no: 23:30 UTC
+        # is 07:30 local on the 16th, the same local day
+        again = self._ingest(
+            {"meter_id": self.meter.id, "timestamp": utc(2025, 1, 15, 23, 30), "total": "1"}
+        )
+        self.assertEqual(again["duplicates"][0][1], daily)

@@ -139,7 +139,7 @@ TEMPLATES = {
         "readings are not in time order: %(later)s comes after %(earlier)s"
     ),
     "reading.outside_register": _lt(
-        "reading at %(timestamp)s: value %(value)s is outside the register range (limit %(limit)s)"
+        "reading at %(timestamp)s: total %(value)s is outside the register range (limit %(limit)s)"
     ),
     "reading.meter_changed": _lt(
         "reading at %(timestamp)s comes from meter %(serial)s but the previous one from "

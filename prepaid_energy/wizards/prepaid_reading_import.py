@@ -5,7 +5,10 @@ import io
 from odoo import fields, models
 from odoo.exceptions import UserError
 
-COLUMNS = ("serial", "timestamp", "total", "sharp", "peak", "flat", "valley")
+from prepaid_energy_core.ingestion import row_from_cells
+from prepaid_energy_core.vocabulary import REGISTERS, SOURCE_IMPORT
+
+COLUMNS = ("serial", "timestamp", *REGISTERS)
 REQUIRED = 3
 #: bad rows listed in the preview (the import error always lists them all)
 PREVIEW_LIMIT = 50
@@ -29,8 +32,9 @@ class PrepaidReadingImport(models.TransientModel):
     def _read_rows(self):
         """Rows of the file as _ingest wants them, each with its file ``line`` number.
 
-        Columns: serial, timestamp (UTC), total[, sharp, peak, flat, valley]; a first
-        line starting with "serial" is a header naming the columns.
+        Columns: serial, timestamp (UTC, or with its offset: 2025-01-15T08:00:00+08:00),
+        total[, sharp, peak, flat, valley] (every band or none); a first line starting
+        with "serial" is a header naming the columns.
         """
         self.ensure_one()
         try:
@@ -67,8 +71,8 @@ class PrepaidReadingImport(models.TransientModel):
                     )
                 )
                 continue
-            row = dict(zip(columns, cells))
-            row.update(line=number, source="import")
+            row = row_from_cells(dict(zip(columns, cells)), source=SOURCE_IMPORT)
+            row["line"] = number
             rows.append(row)
         return rows, errors
 
