@@ -22,6 +22,7 @@ import io
 
 import openpyxl
 from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import freeze_time, new_test_user, tagged
 
 from .test_fees_common import FeeCase
@@ -342,6 +343,8 @@ class TestReportExports(FeeCase):
         self.assertEqual(body[0]["From"], "Normal")
         self.assertEqual(body[0]["To"], "Arrears")  # opened at 0.00
 
+        with self.assertRaisesRegex(UserError, "Choose the meters"):
+            self._export(self.officer_1, "readings")
         values, _formulas = self._export(
             self.officer_1, "readings", meter_ids=[Command.set(self.meter.ids)]
         )

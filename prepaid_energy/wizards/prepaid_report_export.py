@@ -284,9 +284,11 @@ class PrepaidReportExport(models.TransientModel):
         return [xlsx.Sheet(title, columns, tuple(rows), tuple(self._notes(title)))]
 
     def _sheets_readings(self):
+        # a sheet per meter: the meters are chosen, not every meter of a site by default
+        if not self.meter_ids:
+            raise UserError(self.env._("Choose the meters whose readings to export."))
         domain = self._domain(date_field=None) + self._datetime_domain("timestamp")
-        if self.meter_ids:
-            domain.append(("meter_id", "in", self.meter_ids.ids))
+        domain.append(("meter_id", "in", self.meter_ids.ids))
         readings = self.env["prepaid.reading"].search(domain, order="meter_id, timestamp, id")
         states = self._selection_labels("prepaid.reading", "state")
         sources = self._selection_labels("prepaid.reading", "source")
