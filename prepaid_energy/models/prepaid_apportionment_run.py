@@ -22,7 +22,7 @@ from prepaid_energy_core.vocabulary import FEE
 
 from ..tools import timezone
 from ..tools.core_errors import raise_as_odoo
-from ..tools.metering import metered_quantities
+from ..tools.metering import local_span, metered_quantities
 
 ONE_DAY = datetime.timedelta(days=1)
 QUANTITY_DIGITS = 3
@@ -129,11 +129,7 @@ class PrepaidApportionmentRun(models.Model):
     def _span(self):
         """The period as naive UTC ``(start, end)``: midnights on the site's clock."""
         self.ensure_one()
-        zone = timezone.zone_name(self.site_id, self.company_id)
-        return (
-            timezone.local_midnight(self.period_start, zone),
-            timezone.local_midnight(self.period_end + ONE_DAY, zone),
-        )
+        return local_span(self.site_id, self.company_id, self.period_start, self.period_end)
 
     def _master_figures(self):
         """``(quantity, amount)`` as Decimal: what is shared."""

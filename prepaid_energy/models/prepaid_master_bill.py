@@ -8,7 +8,6 @@ suspicion) and when the sub-meters count more than the master. The loss
 may be apportioned among the units with a common-area rule.
 """
 
-import datetime
 from decimal import Decimal
 
 from markupsafe import Markup
@@ -19,11 +18,8 @@ from odoo.tools import float_repr
 from prepaid_energy_core import losses
 from prepaid_energy_core.vocabulary import UTILITY_LABELS
 
-from ..tools import timezone
 from ..tools.core_errors import raise_as_odoo
-from ..tools.metering import metered_quantities
-
-ONE_DAY = datetime.timedelta(days=1)
+from ..tools.metering import local_span, metered_quantities
 
 
 class PrepaidMasterBill(models.Model):
@@ -102,11 +98,7 @@ class PrepaidMasterBill(models.Model):
 
     def _span(self):
         self.ensure_one()
-        zone = timezone.zone_name(self.site_id, self.company_id)
-        return (
-            timezone.local_midnight(self.period_start, zone),
-            timezone.local_midnight(self.period_end + ONE_DAY, zone),
-        )
+        return local_span(self.site_id, self.company_id, self.period_start, self.period_end)
 
     def _site_meters(self):
         """Every meter of the site and utility, archived ones too (a meter replaced

@@ -6,9 +6,12 @@ at it, so the interval belongs to the span holding its end: a span
 ``end`` (naive UTC). Readings held for review are not counted.
 """
 
+import datetime
 from decimal import Decimal
 
 from odoo.tools import SQL, float_repr
+
+from . import timezone
 
 #: register precision of a reading (prepaid.reading.REGISTER_DIGITS)
 QUANTITY_DIGITS = 4
@@ -34,3 +37,13 @@ def metered_quantities(env, meter_ids, start, end):
     for meter_id, total in rows:
         result[meter_id] = Decimal(float_repr(total or 0.0, QUANTITY_DIGITS))
     return result
+
+
+def local_span(site, company, first_day, last_day):
+    """The days ``first_day`` to ``last_day`` (inclusive) of the site's clock as naive UTC
+    ``(start, end)``: midnight starting the first, midnight after the last."""
+    zone = timezone.zone_name(site, company)
+    return (
+        timezone.local_midnight(first_day, zone),
+        timezone.local_midnight(last_day + datetime.timedelta(days=1), zone),
+    )

@@ -6,7 +6,6 @@ days, months or years, and written with real number formats, a frozen header
 and totals.
 """
 
-import base64
 import datetime
 from decimal import Decimal
 
@@ -38,6 +37,7 @@ def _first_of_month():
 
 class PrepaidReportExport(models.TransientModel):
     _name = "prepaid.report.export"
+    _inherit = ["prepaid.xlsx.download.mixin"]
     _description = "Export a prepaid report to Excel"
 
     report = fields.Selection(REPORTS, required=True, default="sales")
@@ -51,8 +51,6 @@ class PrepaidReportExport(models.TransientModel):
     )
     site_id = fields.Many2one("prepaid.location", domain="[('location_type', '=', 'site')]")
     meter_ids = fields.Many2many("prepaid.meter", string="Meters")
-    file_data = fields.Binary(string="File", readonly=True, attachment=False)
-    file_name = fields.Char(readonly=True)
 
     # ------------------------------------------------------------------ helpers
 
@@ -416,16 +414,6 @@ class PrepaidReportExport(models.TransientModel):
         suffix = f"-{self.granularity}" if self.report in BUCKETED else ""
         name = f"prepaid-{self.report}{suffix}-{fields.Date.context_today(self)}.xlsx"
         return name, xlsx.build(sheets)
-
-    def action_export(self):
-        self.ensure_one()
-        name, data = self._build_file()
-        self.write({"file_data": base64.b64encode(data), "file_name": name})
-        return {
-            "type": "ir.actions.act_url",
-            "url": f"/web/content/{self._name}/{self.id}/file_data/{name}?download=true",
-            "target": "self",
-        }
 
     @api.model
     def action_open(self, report):

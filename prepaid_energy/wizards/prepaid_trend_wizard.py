@@ -1,7 +1,6 @@
 """Month-on-month and year-on-year: sales, income or energy per month against the month
 before and the same month a year before (the core's monthly_trend)."""
 
-import base64
 from decimal import Decimal
 
 from odoo import Command, fields, models
@@ -26,6 +25,7 @@ METRIC_LABELS = [
 
 class PrepaidTrendWizard(models.TransientModel):
     _name = "prepaid.trend.wizard"
+    _inherit = ["prepaid.xlsx.download.mixin"]
     _description = "Month-on-month and year-on-year"
 
     metric = fields.Selection(METRIC_LABELS, required=True, default="sales")
@@ -43,8 +43,6 @@ class PrepaidTrendWizard(models.TransientModel):
     currency_id = fields.Many2one(related="company_id.currency_id")
     site_id = fields.Many2one("prepaid.location", domain="[('location_type', '=', 'site')]")
     line_ids = fields.One2many("prepaid.trend.line", "wizard_id", string="Months")
-    file_data = fields.Binary(readonly=True, attachment=False)
-    file_name = fields.Char(readonly=True)
 
     def _series(self):
         """``{first day of a month: Decimal}`` of the metric, from a year before the range."""
@@ -141,16 +139,6 @@ class PrepaidTrendWizard(models.TransientModel):
             notes.append(self.env._("Site: %(site)s", site=self.site_id.display_name))
         name = f"prepaid-trend-{self.metric}.xlsx"
         return name, xlsx.build_workbook(self.env._("Trends"), columns, rows, notes=notes)
-
-    def action_export(self):
-        self.ensure_one()
-        name, data = self._build_file()
-        self.write({"file_data": base64.b64encode(data), "file_name": name})
-        return {
-            "type": "ir.actions.act_url",
-            "url": f"/web/content/{self._name}/{self.id}/file_data/{name}?download=true",
-            "target": "self",
-        }
 
 
 class PrepaidTrendLine(models.TransientModel):
