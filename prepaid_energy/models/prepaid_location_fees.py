@@ -5,13 +5,12 @@ a prepaid manager's to change, and every change goes to the operator audit.
 """
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
 from prepaid_energy_core import apportion
 
 from .prepaid_location import SITE_SETTING_FIELDS
 
-#: the site settings this file adds
+#: the site settings this file adds: a manager's, like the others (one set decides)
 FEE_SITE_SETTING_FIELDS = {
     "apportion_vacant_policy",
     "loss_alert_percent",
@@ -19,13 +18,14 @@ FEE_SITE_SETTING_FIELDS = {
     "trip_on_overdue_fees",
     "overdue_fee_grace_days",
 }
+SITE_SETTING_FIELDS.update(FEE_SITE_SETTING_FIELDS)
 
 
 class PrepaidLocation(models.Model):
     _name = "prepaid.location"
     _inherit = ["prepaid.location", "prepaid.audit.mixin"]
     _audit_action = "setting_change"
-    _audit_fields = tuple(sorted(SITE_SETTING_FIELDS | FEE_SITE_SETTING_FIELDS))
+    _audit_fields = tuple(sorted(SITE_SETTING_FIELDS))
 
     apportion_vacant_policy = fields.Selection(
         list(apportion.VACANT_POLICY_LABELS),
@@ -95,20 +95,6 @@ class PrepaidLocation(models.Model):
                 location if location.location_type == "building" else parent.building_id
             )
             location.floor_id = location if location.location_type == "floor" else parent.floor_id
-
-    def _check_site_settings_access(self, fnames):
-        result = super()._check_site_settings_access(fnames)
-        changed = FEE_SITE_SETTING_FIELDS.intersection(fnames)
-        if changed and not (
-            self.env.su or self.env.user.has_group("prepaid_energy.group_prepaid_manager")
-        ):
-            raise AccessError(
-                self.env._(
-                    "Only a prepaid energy manager may change site settings (%s).",
-                    ", ".join(sorted(changed)),
-                )
-            )
-        return result
 
     def _audited_fnames(self, fnames):
         # settings are the site's: a unit or building carries none worth a line

@@ -27,16 +27,6 @@ class TestApportionment(FeeCase):
             cls.account = cls._open_class_account(cls.occupancy)
             cls.account2 = cls._open_class_account(cls.occupancy2)
 
-    @classmethod
-    def _open_class_account(cls, occupancy):
-        account = cls.env["prepaid.account"].create(
-            {"partner_id": occupancy.partner_id.id, "occupancy_id": occupancy.id}
-        )
-        account.write({"state": "open", "date_open": "2025-02-20 08:00:00"})
-        for meter in occupancy.unit_id.meter_ids:
-            meter._open_on_account(account, 0.0)
-        return account
-
     def _march_readings(self):
         self._readings(
             self.common_meter,

@@ -11,11 +11,7 @@ class TestAuditLog(FeeCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.account = cls.env["prepaid.account"].create(
-            {"partner_id": cls.tenant.id, "occupancy_id": cls.occupancy.id}
-        )
-        cls.account.write({"state": "open"})
-        cls.meter._open_on_account(cls.account, 0.0)
+        cls.account = cls._open_class_account(cls.occupancy)
 
     def _entries(self, **filters):
         domain = [(name, "=", value) for name, value in filters.items()]

@@ -13,7 +13,7 @@ class TestCashierShift(FeeCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.account = cls._open_class_account()
+        cls.account = cls._open_class_account(cls.occupancy)
         cls.loss_account = cls.env["account.account"].create(
             {"name": "Cash shortages", "code": "659100", "account_type": "expense"}
         )
@@ -30,15 +30,6 @@ class TestCashierShift(FeeCase):
             company_id=cls.company.id,
             company_ids=[Command.set(cls.company.ids)],
         )
-
-    @classmethod
-    def _open_class_account(cls):
-        account = cls.env["prepaid.account"].create(
-            {"partner_id": cls.tenant.id, "occupancy_id": cls.occupancy.id}
-        )
-        account.write({"state": "open"})
-        cls.meter._open_on_account(account, 0.0)
-        return account
 
     def _open_shift(self, user=None, float_amount=200.0):
         """Open a shift from 'My shift', as a cashier does: the cash desk is proposed."""

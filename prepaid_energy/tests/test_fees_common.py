@@ -59,6 +59,18 @@ class FeeCase(MoneyCase):
                 }
             )
 
+    @classmethod
+    def _open_class_account(cls, occupancy):
+        """An open account of ``occupancy`` billing its unit's meters from 0 (set-up data,
+        without the wizard)."""
+        account = cls.env["prepaid.account"].create(
+            {"partner_id": occupancy.partner_id.id, "occupancy_id": occupancy.id}
+        )
+        account.write({"state": "open"})
+        for meter in occupancy.unit_id.meter_ids:
+            meter._open_on_account(account, 0.0)
+        return account
+
     def _open_for(self, occupancy, recharge=0.0, start=0.0):
         """Open the occupancy's account through the wizard, as an officer would."""
         env = self.env(user=self.officer)
