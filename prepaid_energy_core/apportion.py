@@ -14,6 +14,7 @@ result does not depend on the order the mapping was built in. Keys must
 therefore be mutually comparable (all str, or all int...).
 """
 
+import dataclasses
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -98,3 +99,152 @@ def _largest_remainder(total_quanta, shares, order):
     for key in by_remainder[:missing]:
         floors[key] += 1
     return floors
+
+
+# --------------------------------------------------------------------------- units of a site
+
+#: what happens to a vacant unit's share of a common area
+SKIP = "skip"  # the occupied units share the whole total
+LANDLORD = "landlord"  # the vacant unit keeps its share, paid by the landlord
+VACANT_POLICIES = (SKIP, LANDLORD)
+VACANT_POLICY_LABELS = (
+    (SKIP, "Skipped (occupied units share it all)"),
+    (LANDLORD, "Charged to the landlord"),
+)
+METHOD_LABELS = (
+    (AREA, "By area"),
+    (CONSUMPTION, "By consumption share"),
+    (EQUAL, "Equally"),
+    (FIXED_PERCENT, "Fixed percentages"),
+)
+_PERCENT_DIGITS = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class Participant:
+    """A unit taking part in a split: its weight (area, consumption, percentage;
+    ignored by "equal") and whether a tenant occupies it."""
+
+    weight: Decimal | None = None
+    occupied: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class ShareLine:
+    """One unit's line of a statement.
+
+    ``percent``: its exact share of the total, for reading (4 decimals);
+    ``quantity``/``amount``: its parts (``quantity`` None when no quantity was
+    split); ``landlord``: a vacant unit whose share the landlord pays;
+    ``skipped``: a vacant unit left out (its parts are zero).
+    """
+
+    key: object
+    weight: Decimal | None
+    percent: Decimal
+    quantity: Decimal | None
+    amount: Decimal
+    occupied: bool
+    landlord: bool
+    skipped: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Statement:
+    """A whole split: the method, the master figures and each unit's line."""
+
+    method: str
+    vacant: str
+    quantity: Decimal | None
+    amount: Decimal
+    lines: tuple
+
+    @property
+    def tenants_amount(self):
+        return sum((line.amount for line in self.lines if line.occupied), Decimal(0))
+
+    @property
+    def landlord_amount(self):
+        return sum((line.amount for line in self.lines if line.landlord), Decimal(0))
+
+    def line(self, key):
+        return next(line for line in self.lines if line.key == key)
+
+
+def apportion_units(
+    participants, method, amount, quantity=None, vacant=SKIP, amount_digits=2, quantity_digits=3
+):
+    """Split a common area's ``amount`` (money) and ``quantity`` (kWh, m³; optional)
+    among ``participants`` (``{key: Participant}``) by ``method``.
+
+    Vacant units are left out (``vacant="skip"``: the occupied units share
+    everything, fixed percentages then count as weights among them) or keep
+    their share, paid by the landlord (``"landlord"``). Both figures are
+    split with the same weights, each by :func:`apportion`, so each sums
+    exactly to its master figure.
+    """
+    if vacant not in VACANT_POLICIES:
+        raise ValidationError.of(
+            "apportion.vacant_policy", policy=vacant, policies=", ".join(VACANT_POLICIES)
+        )
+    if method not in METHODS:
+        raise ValidationError.of("apportion.method", method=method, methods=", ".join(METHODS))
+    if not isinstance(participants, Mapping) or not participants:
+        raise ValidationError.of("apportion.no_keys")
+    sharing = {
+        key: participant
+        for key, participant in participants.items()
+        if participant.occupied or vacant == LANDLORD
+    }
+    if not sharing:
+        raise ValidationError.of("apportion.all_vacant")
+    split_method = method
+    if method == FIXED_PERCENT and len(sharing) < len(participants):
+        split_method = AREA  # the remaining percentages, in proportion
+    weights = {
+        key: (None if method == EQUAL else participant.weight)
+        for key, participant in sharing.items()
+    }
+    if method != EQUAL:
+        missing = [key for key, weight in weights.items() if weight is None]
+        if missing:
+            raise ValidationError.of("apportion.weight_missing", key=missing[0])
+    amounts = apportion(amount, weights, split_method, amount_digits)
+    quantities = (
+        apportion(quantity, weights, split_method, quantity_digits)
+        if quantity is not None
+        else None
+    )
+    exact = _shares(weights, split_method)
+    lines = []
+    for key, participant in participants.items():
+        takes_part = key in sharing
+        zero_quantity = None if quantity is None else quantum(quantity_digits) * 0
+        lines.append(
+            ShareLine(
+                key=key,
+                weight=participant.weight,
+                percent=_percent(exact[key]) if takes_part else Decimal(0),
+                quantity=quantities[key] if takes_part and quantities else zero_quantity,
+                amount=amounts[key] if takes_part else quantum(amount_digits) * 0,
+                occupied=participant.occupied,
+                landlord=takes_part and not participant.occupied,
+                skipped=not takes_part,
+            )
+        )
+    return Statement(
+        method=method,
+        vacant=vacant,
+        quantity=None if quantity is None else to_decimal(quantity, "quantity"),
+        amount=to_decimal(amount, "amount"),
+        lines=tuple(lines),
+    )
+
+
+def _percent(share):
+    """An exact fraction of 1 as a percentage rounded half up to 4 decimals (for reading)."""
+    scaled = share * 100 * 10**_PERCENT_DIGITS
+    whole, remainder = divmod(scaled.numerator, scaled.denominator)
+    if 2 * remainder >= scaled.denominator:
+        whole += 1
+    return Decimal(whole).scaleb(-_PERCENT_DIGITS)

@@ -119,6 +119,40 @@ MESSAGES = {
     "apportion.weight_negative": "weight of %(key)r must not be negative, got %(value)s",
     "apportion.percent_sum": "fixed percentages must sum to exactly 100, got %(total)s",
     "apportion.weights_zero": "all %(method)s weights are zero: nothing to apportion by",
+    "apportion.vacant_policy": "unknown vacant-unit policy %(policy)r; expected one of "
+    "%(policies)s",
+    "apportion.all_vacant": "every unit is vacant: nobody to apportion to (charge vacant units "
+    "to the landlord instead)",
+    "apportion.weight_missing": "unit %(key)r has no weight to apportion by",
+    # -- fee schemes (fees.py)
+    "fee.not_a_date": "%(what)s must be a date, got %(value)r",
+    "fee.unknown_choice": "unknown %(what)s %(value)r; expected one of %(choices)s",
+    "fee.negative": "%(what)s must not be negative, got %(value)s",
+    "fee.area_missing": "a fee per m² needs the unit's area",
+    "fee.quantity_missing": "a fee per unit needs a number of units",
+    "fee.end_before_start": "a fee cannot end (%(end)s) before it starts (%(start)s)",
+    # -- line losses (losses.py)
+    "loss.master_not_positive": "the master quantity must be positive, got %(master)s",
+    "loss.metered_negative": "the metered quantity must not be negative, got %(metered)s",
+    # -- cashier shifts (shifts.py)
+    "shift.negative_float": "the opening float of %(channel)s must not be negative, got %(amount)s",
+    "shift.operation": "unknown shift operation %(operation)r; expected one of %(operations)s",
+    "shift.movement_sign": "a %(operation)s of %(amount)s has the wrong sign for a till",
+    "shift.not_counted": "no counted amount for channel %(channel)s",
+    "shift.negative_count": "the counted amount of %(channel)s must not be negative, got "
+    "%(amount)s",
+    # -- report arithmetic (reports.py)
+    "report.granularity": "unknown report granularity %(granularity)r; expected one of "
+    "%(granularities)s",
+    "report.not_a_date": "a report period needs a date, got %(value)r",
+    "report.range_order": "the last month %(last)s comes before the first %(first)s",
+    # -- spreadsheet exports (xlsx.py)
+    "xlsx.column_kind": "column %(key)s: kind %(kind)r is not one of %(kinds)s",
+    "xlsx.total_not_number": "column %(key)s: only quantities, amounts and counts can be totalled",
+    "xlsx.no_sheet": "a workbook needs at least one sheet",
+    "xlsx.no_column": "sheet %(sheet)s needs at least one column",
+    "xlsx.not_a_date": "column %(key)s: %(value)r is not a date",
+    "xlsx.not_a_number": "column %(key)s: %(value)r is not a number",
 }
 
 

@@ -15,10 +15,11 @@ LAYERS = (
     # errors and exact money arithmetic
     ("foundations", ("errors", "money")),
     # report files built from plain rows (XLSX)
-    ("report builders", ("xlsx_export",)),
+    ("report builders", ("xlsx", "xlsx_export")),
     # one rule each: calendars, invoicing periods, reading validation, wallet levels,
-    # apportionment, crypto, what a remote command is and how it is verified, tenant
-    # self-service (portal projections, rate limits, notification rules)
+    # apportionment, crypto, what a remote command is and how it is verified, fee schemes,
+    # line losses, cashier shifts, report arithmetic, tenant self-service (portal
+    # projections, rate limits, notification rules)
     (
         "domain rules",
         (
@@ -30,6 +31,10 @@ LAYERS = (
             "crypto",
             "commands",
             "selfservice",
+            "fees",
+            "losses",
+            "shifts",
+            "reports",
         ),
     ),
     # what combines rules: the tariff engine and its input (ingestion), the disconnection

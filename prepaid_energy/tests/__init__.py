@@ -25,3 +25,12 @@ from . import test_concurrency_wallet
 from . import test_core_error_bridge
 from . import test_tour_first_use
 from . import test_bulk_writes
+
+# fees, common areas, cash desks, audit and reports
+from . import test_fee_schemes
+from . import test_apportionment
+from . import test_cashier_shift
+from . import test_audit_log
+from . import test_report_exports
+from . import test_tour_fee_scheme
+from . import test_concurrency_fees

@@ -159,6 +159,43 @@ TEMPLATES = {
     "apportion.weight_negative": _lt("weight of %(key)r must not be negative, got %(value)s"),
     "apportion.percent_sum": _lt("fixed percentages must sum to exactly 100, got %(total)s"),
     "apportion.weights_zero": _lt("all %(method)s weights are zero: nothing to apportion by"),
+    "apportion.vacant_policy": _lt(
+        "unknown vacant-unit policy %(policy)r; expected one of %(policies)s"
+    ),
+    "apportion.all_vacant": _lt(
+        "every unit is vacant: nobody to apportion to (charge vacant units to the landlord instead)"
+    ),
+    "apportion.weight_missing": _lt("unit %(key)r has no weight to apportion by"),
+    "fee.not_a_date": _lt("%(what)s must be a date, got %(value)r"),
+    "fee.unknown_choice": _lt("unknown %(what)s %(value)r; expected one of %(choices)s"),
+    "fee.negative": _lt("%(what)s must not be negative, got %(value)s"),
+    "fee.area_missing": _lt("a fee per m² needs the unit's area"),
+    "fee.quantity_missing": _lt("a fee per unit needs a number of units"),
+    "fee.end_before_start": _lt("a fee cannot end (%(end)s) before it starts (%(start)s)"),
+    "loss.master_not_positive": _lt("the master quantity must be positive, got %(master)s"),
+    "loss.metered_negative": _lt("the metered quantity must not be negative, got %(metered)s"),
+    "shift.negative_float": _lt(
+        "the opening float of %(channel)s must not be negative, got %(amount)s"
+    ),
+    "shift.operation": _lt("unknown shift operation %(operation)r; expected one of %(operations)s"),
+    "shift.movement_sign": _lt("a %(operation)s of %(amount)s has the wrong sign for a till"),
+    "shift.not_counted": _lt("no counted amount for channel %(channel)s"),
+    "shift.negative_count": _lt(
+        "the counted amount of %(channel)s must not be negative, got %(amount)s"
+    ),
+    "report.granularity": _lt(
+        "unknown report granularity %(granularity)r; expected one of %(granularities)s"
+    ),
+    "report.not_a_date": _lt("a report period needs a date, got %(value)r"),
+    "report.range_order": _lt("the last month %(last)s comes before the first %(first)s"),
+    "xlsx.column_kind": _lt("column %(key)s: kind %(kind)r is not one of %(kinds)s"),
+    "xlsx.total_not_number": _lt(
+        "column %(key)s: only quantities, amounts and counts can be totalled"
+    ),
+    "xlsx.no_sheet": _lt("a workbook needs at least one sheet"),
+    "xlsx.no_column": _lt("sheet %(sheet)s needs at least one column"),
+    "xlsx.not_a_date": _lt("column %(key)s: %(value)r is not a date"),
+    "xlsx.not_a_number": _lt("column %(key)s: %(value)r is not a number"),
 }
 
 
