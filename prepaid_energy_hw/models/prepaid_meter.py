@@ -11,6 +11,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from prepaid_energy_core import commands as core_commands
 from prepaid_energy_core import fieldbus, policy, supply
+from prepaid_energy_core import ingestion as core_ingestion
 from prepaid_energy_core import vocabulary as words
 from prepaid_energy_core.errors import PrepaidEnergyError
 
@@ -34,13 +35,6 @@ BOARD_COLORS = {
 }
 #: overload trips older than this are forgotten (the policy counts them per day)
 OVERLOAD_MEMORY = datetime.timedelta(days=2)
-#: meters priced per call of the engine within a cycle (as the pricing cron does)
-PRICING_BATCH = 2000
-
-
-def reading_timestamp(moment):
-    """A driver's timestamp (aware, or naive host local time) as Odoo's naive UTC."""
-    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 class PrepaidMeter(models.Model):
@@ -264,31 +258,19 @@ class PrepaidMeter(models.Model):
         )
 
     def _hw_ingest(self, readings):
-        """Hand the readings ``{meter: MeterReading}`` to ingestion, then price them."""
+        """Hand the readings ``{meter: MeterReading}`` to ingestion, stored priced in one pass."""
         if not readings:
             return self.env["prepaid.reading"]
-        rows = [meter._hw_reading_row(reading) for meter, reading in readings.items()]
+        rows = [
+            core_ingestion.row_from_meter_reading(reading, meter_id=meter.id)
+            for meter, reading in readings.items()
+        ]
         # the cycle applies the policy once for all its meters, after the billing
         Reading = self.env["prepaid.reading"].with_context(**{DEFER_POLICY: True})
-        result = Reading._ingest(rows)
+        result = Reading._ingest(rows, price=True)
         for row, reason in result["rejected"]:
             _logger.warning("reading of meter %s refused: %s", row.get("meter_id"), reason)
-        created = result["created"]
-        to_price = created.filtered(lambda r: r.state == "new").meter_id
-        for start in range(0, len(to_price), PRICING_BATCH):
-            to_price[start : start + PRICING_BATCH]._price_new_readings()
-        return created
-
-    def _hw_reading_row(self, reading):
-        """The row ``prepaid.reading._ingest`` takes, from a driver's MeterReading."""
-        row = {
-            "meter_id": self.id,
-            "timestamp": reading_timestamp(reading.timestamp),
-            "total": reading.total,
-            "source": words.SOURCE_HARDWARE,
-        }
-        row.update(reading.bands or {})
-        return row
+        return result["created"]
 
     def _hw_store_readings(self, readings, now):
         """Online state, relay and meter-side values of the meters that answered."""

@@ -32,6 +32,30 @@ class TestHwCycle(HwCase):
         self.assertIn("read", self.gateway.last_cycle_summary)
         self.assertFalse(self.commands(), "a meter in credit gets no command")
 
+    def test_cycle_stores_its_readings_priced_in_one_write(self):
+        """A cycle writes each reading once, priced (no insert then update), and the
+        policy runs once after the posting: one trip command, one policy message."""
+        account = self.open_metered_account(start=1000, amount=10)
+        self.set_register(1100)  # into arrears within the cycle
+        self.env.flush_all()
+        before = self._reading_row_changes()
+        self.read_cycle()
+        inserted, updated = (a - b for a, b in zip(self._reading_row_changes(), before))
+        self.assertEqual((inserted, updated), (1, 0), "stored once, priced")
+        self.assertEqual(self.meter.last_reading_id.state, "priced")
+        self.assertTrue(account.in_arrears)
+        self.assertEqual(len(self.commands(action="trip")), 1)
+        self.assertEqual(len(self.policy_messages()), 1)
+
+    def _reading_row_changes(self):
+        """Rows of prepaid_reading inserted and updated so far in this transaction
+        (PostgreSQL's own count)."""
+        self.env.cr.execute(
+            "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables"
+            " WHERE relname = 'prepaid_reading'"
+        )
+        return self.env.cr.fetchone()
+
     def test_arrears_trip_is_sent_and_verified_then_a_recharge_closes_it(self):
         account = self.open_metered_account(start=1000, amount=10)
         self.set_register(1100)  # 100 kWh: 50.00 against 10.00 of credit
