@@ -30,7 +30,7 @@ WATER_LOAD = "0.02"  # m³ per hour: a tap now and then
 MAX_GATEWAYS = 32
 
 QUERY = """
-SELECT g.id, g.name, g.port, g.protocol, p.register_map, m.id, m.bus_address, m.utility,
+SELECT g.id, g.name, g.port, g.protocol, p.register_map, m.id, m.serial, m.bus_address, m.utility,
        m.relay_state, m.meter_balance, m.meter_purchase_count,
        r.total, r.has_bands, r.sharp, r.peak, r.flat, r.valley
   FROM prepaid_meter m
@@ -74,9 +74,9 @@ def export(rows, port_base=None):
     entries = []
     seen_ports = {}
     for row in rows:
-        gateway_id, gateway_name, port, protocol, register_map, meter_id = row[:6]
-        address, utility, relay_state, balance, purchase_count = row[6:11]
-        total, has_bands, *bands = row[11:]
+        gateway_id, gateway_name, port, protocol, register_map, meter_id, serial = row[:7]
+        address, utility, relay_state, balance, purchase_count = row[7:12]
+        total, has_bands, *bands = row[12:]
         if seen_ports.setdefault(port, gateway_id) != gateway_id:
             raise ValueError(f"two gateways on port {port}: the simulator serves one per port")
         index = port - port_base
@@ -89,6 +89,8 @@ def export(rows, port_base=None):
             "gateway": index,
             "address": address.strip(),
             "protocol": protocol,
+            "serial": serial,
+            "utility": utility,
             "total": register(total),
             "load_kw": (
                 WATER_LOAD

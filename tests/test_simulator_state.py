@@ -135,6 +135,7 @@ def test_dlt645_meters_keep_balance_and_purchase_count(simulator):
         ('[{"gateway": 0, "address": "1", "total": -3}]', "total must be a number of 0 or more"),
         ('[{"gateway": 0, "address": "1", "bands": {"noon": 1}}]', "unknown bands noon"),
         ('[{"gateway": 0, "address": "1", "relay": true}]', "unknown keys relay"),
+        ('[{"gateway": 0, "address": "1", "utility": "gas"}]', "'utility' is electricity or water"),
         ('[{"gateway": 0, "address": "1"}, {"gateway": 0, "address": "01"}]', "twice"),
         (
             '[{"gateway": 0, "address": "1"}, '
@@ -173,6 +174,11 @@ def test_defaults_fill_what_the_file_leaves_out():
     assert (meter.total, meter.load_kw, meter.relay_closed) == (D(0), D("0.7"), True)
     assert set(meter.bands.values()) == {D(0)}
     assert gateway.protocol == "modbus-rtu"
+    (gateway,) = parse_state(
+        [{"gateway": 0, "address": "3", "utility": "water", "serial": "W-3"}],
+        default_load_kw=D("1.5"),
+    )
+    assert gateway.meters["3"].load_kw == D("0.02")
     with pytest.raises(ValidationError, match="register map does not apply"):
         parse_state(
             [{"gateway": 0, "address": "1" * 12, "protocol": "dlt645", "register_map": "generic"}]

@@ -11,8 +11,10 @@ The file is a JSON list with one object per meter::
 others are optional: ``total`` and ``bands`` (register values, default 0; a
 band left out is 0), ``load_kw`` (default: ``--load-kw``), ``relay_closed``
 (default true), ``balance`` and ``purchase_count`` (meters that keep credit),
-and per gateway ``protocol`` (default ``--protocol``) and ``register_map``
-(Modbus, default "generic"); meters of one gateway must agree on those two.
+``utility`` ("electricity" or "water": a water meter without ``load_kw``
+draws 0.02 m³/h), ``serial`` (for the reader only), and per gateway
+``protocol`` (default ``--protocol``) and ``register_map`` (Modbus, default
+"generic"); meters of one gateway must agree on those two.
 
 The simulator then serves exactly the meters of the file: gateways 0 to the
 highest index named (an index no meter names is a gateway with no meter).
@@ -41,9 +43,14 @@ _KEYS = frozenset(
         "purchase_count",
         "protocol",
         "register_map",
+        "serial",
+        "utility",
     }
 )
 MAX_MODBUS_UNIT = 247
+UTILITIES = ("electricity", "water")
+#: what a water meter draws when the file gives no load: m³ per hour, a tap now and then
+WATER_LOAD = Decimal("0.02")
 
 
 @dataclasses.dataclass
@@ -167,7 +174,12 @@ def _meter(entry, address, where, default_load_kw):
     purchase_count = entry.get("purchase_count", 0)
     if isinstance(purchase_count, bool) or not isinstance(purchase_count, int):
         raise ValidationError(f"{where}: 'purchase_count' must be a whole number")
+    utility = entry.get("utility", "electricity")
+    if utility not in UTILITIES:
+        raise ValidationError(f"{where}: 'utility' is electricity or water, got {utility!r}")
     load = entry.get("load_kw")
+    if load is None and utility == "water":
+        load = WATER_LOAD
     meter = SimMeter(
         address,
         load_kw=default_load_kw if load is None else _amount(load, where, "load_kw"),
