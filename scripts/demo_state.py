@@ -21,8 +21,6 @@ import os
 import sys
 from decimal import Decimal
 
-import psycopg2
-
 BANDS = ("sharp", "peak", "flat", "valley")
 #: a plausible constant draw, varied per meter so the room board is not uniform
 ELECTRIC_LOADS_KW = ("0.35", "0.6", "0.8", "1.1", "1.4", "0.25", "0.9", "1.7", "0.5")
@@ -111,6 +109,8 @@ def export(rows, port_base=None):
 
 
 def main(argv=None):
+    import psycopg2  # Odoo's interpreter has it; export() alone does not need it
+
     args, _other_odoo_options = build_parser().parse_known_args(argv)
     connect = {"dbname": args.database}
     for option in ("host", "port", "user", "password"):
