@@ -1,5 +1,5 @@
 # `make test` is the project's one test command (README.md); .ci/run calls it.
-.PHONY: test lint pytest odoo-test bench run clean
+.PHONY: test lint pytest odoo-test e2e bench run clean
 
 test:
 	bash scripts/test.sh
@@ -12,6 +12,9 @@ pytest:
 
 odoo-test:
 	bash scripts/test.sh odoo
+
+e2e:
+	bash scripts/test.sh e2e
 
 # The demo: Odoo 18 on http://localhost:8069 with the meter simulator (docs/RUN.md).
 run:

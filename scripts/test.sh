@@ -2,8 +2,9 @@
 # The project's one test command (`make test`). On a fresh machine it creates
 # .venv, installs prepaid_energy_core with its dev extra, then runs:
 #   ruff, pytest on tests/, pylint-odoo on the addons, an XML parse check,
-#   and the addons' Odoo tests when an Odoo 18 is on the machine.
-# `scripts/test.sh STAGE` runs one stage: lint | pytest | odoo.
+#   the addons' Odoo tests and the end-to-end check (scripts/e2e.sh) when an
+#   Odoo 18 is on the machine.
+# `scripts/test.sh STAGE` runs one stage: lint | pytest | odoo | e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -60,11 +61,13 @@ case "$stage" in
     lint) ensure_venv; run_lint ;;
     pytest) ensure_venv; run_pytest ;;
     odoo) bash scripts/odoo_tests.sh $(addons) ;;
+    e2e) bash scripts/e2e.sh ;;
     all)
         ensure_venv
         run_lint
         run_pytest
         bash scripts/odoo_tests.sh $(addons)
+        bash scripts/e2e.sh
         ;;
-    *) echo "usage: scripts/test.sh [lint|pytest|odoo]" >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [lint|pytest|odoo|e2e]" >&2; exit 2 ;;
 esac
