@@ -191,6 +191,8 @@ def ensure_setup(env, Command, args):
     sys.path.insert(0, HERE)
     from ingest import ensure_tariff  # the TOU + tier tariff of the ingest bench
 
+    from prepaid_energy_core.vocabulary import TOU_BANDS
+
     Location = env["prepaid.location"]
     site = Location.search([("code", "=", SITE_CODE), ("location_type", "=", "site")], limit=1)
     if not site:
@@ -256,9 +258,21 @@ def ensure_setup(env, Command, args):
                 for n, unit, (gateway, address) in zip(numbers, units, batch)
             ]
         )
-        starts = env["prepaid.reading"]._ingest(
-            [{"meter_id": m.id, "timestamp": start_time, "total": "0", "flat": "0"} for m in meters]
-        )["created"]
+        # every band register or none: the simulated meters start at 0 in all four
+        result = env["prepaid.reading"]._ingest(
+            [
+                {
+                    "meter_id": m.id,
+                    "timestamp": start_time,
+                    "total": "0",
+                    **dict.fromkeys(TOU_BANDS, "0"),
+                }
+                for m in meters
+            ]
+        )
+        if result["rejected"]:
+            sys.exit(f"set-up: start readings refused: {result['rejected'][0][1]}")
+        starts = result["created"]
         accounts = env["prepaid.account"].create(
             [{"partner_id": t.id, "unit_id": u.id} for t, u in zip(tenants, units)]
         )
