@@ -1,5 +1,5 @@
 # `make test` is the project's one test command (README.md); .ci/run calls it.
-.PHONY: test lint pytest odoo-test bench clean
+.PHONY: test lint pytest odoo-test bench run clean
 
 test:
 	bash scripts/test.sh
@@ -12,6 +12,10 @@ pytest:
 
 odoo-test:
 	bash scripts/test.sh odoo
+
+# The demo: Odoo 18 on http://localhost:8069 with the meter simulator (docs/RUN.md).
+run:
+	bash scripts/run.sh
 
 bench:
 	.venv/bin/python bench/engine.py

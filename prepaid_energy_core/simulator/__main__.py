@@ -2,6 +2,11 @@
 
     python -m prepaid_energy_core.simulator --gateways 4 --meters 32 --protocol modbus-rtu \\
         --baud 9600 --turnaround 0.02 --fault dead=0.02 --fault crc=0.001
+    python -m prepaid_energy_core.simulator --state meters.json --port-base 7000
+
+``--state FILE`` serves exactly the meters a JSON file lists, with their
+registers, load and relay (see :mod:`.state`); ``make run`` writes that file
+from the demo database so the registers go on from the last stored reading.
 
 Prints one line per gateway (endpoint, protocol, meter addresses), or with
 ``--json`` one JSON document on one line, then ``ready``. With
@@ -21,6 +26,8 @@ from decimal import Decimal, InvalidOperation
 from ..errors import ValidationError
 from .faults import FaultPlan
 from .server import DEFAULT_TURNAROUND, LOCALHOST, PROTOCOLS, SimulatorServer, make_gateway
+from .state import load_state
+from .state import make_gateway as state_gateway
 
 
 def build_parser():
@@ -28,8 +35,14 @@ def build_parser():
         prog="prepaid-simulator",
         description="Simulated prepaid meters behind gateways (TCP on 127.0.0.1 or pty).",
     )
-    parser.add_argument("--gateways", type=int, default=1, help="number of buses (default 1)")
-    parser.add_argument("--meters", type=int, default=4, help="meters per bus (default 4)")
+    parser.add_argument("--gateways", type=int, default=None, help="number of buses (default 1)")
+    parser.add_argument("--meters", type=int, default=None, help="meters per bus (default 4)")
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="JSON list of meters with their registers and relay: serve exactly those "
+        "(instead of --gateways/--meters; see simulator/state.py)",
+    )
     parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="modbus-rtu")
     parser.add_argument("--baud", type=int, default=None, help="emulate this baud rate")
     parser.add_argument(
@@ -76,27 +89,40 @@ def build_parser():
 
 def start(args):
     """Start a SimulatorServer serving the gateways ``args`` describe."""
-    if args.gateways < 1:
-        raise ValidationError("--gateways must be at least 1")
     if args.pty and args.protocol == "modbus-tcp":
         raise ValidationError("modbus-tcp runs over TCP only; drop --pty")
+    load_kw = _decimal(args.load_kw)
+    if args.state:
+        if args.gateways is not None or args.meters is not None:
+            raise ValidationError("--state names the meters: drop --gateways and --meters")
+        states = load_state(args.state, args.protocol, load_kw)
+        if args.pty and any(s.protocol == "modbus-tcp" for s in states):
+            raise ValidationError("modbus-tcp runs over TCP only; drop --pty")
+        count = len(states)
+    else:
+        count = 1 if args.gateways is None else args.gateways
+        meters = 4 if args.meters is None else args.meters
+        if count < 1:
+            raise ValidationError("--gateways must be at least 1")
     plan = FaultPlan.parse(args.fault)
     server = SimulatorServer(
         host=args.host, tick_interval=args.tick or None, time_factor=args.time_factor
     )
     server.start()
     try:
-        for index in range(args.gateways):
-            gateway = make_gateway(
-                args.protocol,
-                args.meters,
-                gateway_index=index,
-                baudrate=args.baud,
-                turnaround=args.turnaround,
-                faults=plan.copy(args.seed + index),
-                record_transactions=args.record_transactions,
-                load_kw=_decimal(args.load_kw),
-            )
+        for index in range(count):
+            options = {
+                "baudrate": args.baud,
+                "turnaround": args.turnaround,
+                "faults": plan.copy(args.seed + index),
+                "record_transactions": args.record_transactions,
+            }
+            if args.state:
+                gateway = state_gateway(states[index], **options)
+            else:
+                gateway = make_gateway(
+                    args.protocol, meters, gateway_index=index, load_kw=load_kw, **options
+                )
             port = args.port_base + index if args.port_base else 0
             server.add_gateway(gateway, "pty" if args.pty else "tcp", port)
     except Exception:
@@ -165,10 +191,10 @@ def _print_endpoints(server, as_json):
         for gateway in gateways:
             addresses = gateway["addresses"]
             dead = f", dead {', '.join(gateway['dead'])}" if gateway["dead"] else ""
+            served = f"meters {addresses[0]}..{addresses[-1]}" if addresses else "no meter"
             print(
                 f"{gateway['name']}: {gateway['transport']} {gateway['endpoint']} "
-                f"{gateway['protocol']} meters {addresses[0]}..{addresses[-1]} "
-                f"({len(addresses)}){dead}"
+                f"{gateway['protocol']} {served} ({len(addresses)}){dead}"
             )
     print("ready", flush=True)
 
