@@ -38,7 +38,7 @@ class PrepaidDemoLoader(models.AbstractModel):
         tariffs = self._create_tariffs(company, calendar)
         site, units = self._create_site(company, tariffs)
         occupancies = self._create_tenants(units, start)
-        meters = self._create_meters(site, units)
+        meters = self._create_meters(site, units, tariffs)
         series = self._series(meters, start, end, calendar)
         self._open_accounts(occupancies, meters, series, start)
         self._ingest_series(meters, series)
@@ -183,7 +183,6 @@ class PrepaidDemoLoader(models.AbstractModel):
                     "area": unit["area"],
                 }
             )
-        self._tariffs = tariffs
         return site, units
 
     @api.model
@@ -212,7 +211,7 @@ class PrepaidDemoLoader(models.AbstractModel):
         return occupancies
 
     @api.model
-    def _create_meters(self, site, units):
+    def _create_meters(self, site, units, tariffs):
         host = os.environ.get("PREPAID_DEMO_GATEWAY_HOST", "127.0.0.1")
         gateways = [
             self.env["prepaid.gateway"].create(
@@ -245,7 +244,7 @@ class PrepaidDemoLoader(models.AbstractModel):
                         "name": meter["name"],
                         "utility": meter["utility"],
                         "unit_id": location.id,
-                        "tariff_id": self._tariffs[meter["utility"]].id,
+                        "tariff_id": tariffs[meter["utility"]].id,
                         "gateway_id": gateways[meter["gateway"]].id,
                         "bus_address": meter["address"],
                     }
@@ -265,31 +264,36 @@ class PrepaidDemoLoader(models.AbstractModel):
 
     @api.model
     def _open_accounts(self, occupancies, meters, series, start):
+        # each meter's first demo reading, stored before its account opens
+        first = self.env["prepaid.reading"]._ingest(
+            [
+                {"meter_id": record.id, "timestamp": series[serial][0][0], "total": series[serial][0][1]}
+                | (series[serial][0][2] if meter["utility"] == demo.ELECTRICITY else {})
+                for serial, (meter, record) in meters.items()
+            ]
+        )
+        starts = {reading.meter_id.id: reading for reading in first["created"]}
         journal = self.env["account.journal"].search(
             [("company_id", "=", self.env.company.id), ("type", "=", "cash")], limit=1
         )
         for code, (_tenant, occupancy) in occupancies.items():
             unit_meters = [
-                (record, series[serial][0][1])
+                (record, starts[record.id])
                 for serial, (meter, record) in meters.items()
                 if meter["unit"] == code
             ]
             wizard = self.env["prepaid.account.open.wizard"].create(
-                {
-                    "partner_id": occupancy.partner_id.id,
-                    "occupancy_id": occupancy.id,
-                    "line_ids": [
-                        Command.create({"meter_id": record.id, "reading_total": float(total)})
-                        for record, total in unit_meters
-                    ],
-                }
+                {"partner_id": occupancy.partner_id.id, "occupancy_id": occupancy.id}
             )
-            # the occupancy may propose its meters too: keep exactly ours
-            wizard.line_ids.filtered(lambda line: not line.reading_total).unlink()
+            # the meters start from the demo's first reading (stored above), not from now
+            wizard.line_ids.unlink()
             action = wizard.action_confirm()
             account = self.env["prepaid.account"].browse(action["res_id"])
             # the account billed from the demo's first reading on
             account.date_open = start
+            for record, reading in unit_meters:
+                record._open_on_account(account, reading)
+            account.sudo()._sync_meter_states()
             self.env["prepaid.recharge.wizard"].create(
                 {
                     "account_id": account.id,
