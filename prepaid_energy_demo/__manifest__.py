@@ -10,5 +10,4 @@
     "depends": ["prepaid_energy", "prepaid_energy_hw", "prepaid_energy_portal"],
     "external_dependencies": {"python": ["prepaid_energy_core"]},
     "data": ["data/prepaid_demo_load.xml"],
-    "installable": True,
 }

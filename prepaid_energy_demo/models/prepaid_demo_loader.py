@@ -267,7 +267,11 @@ class PrepaidDemoLoader(models.AbstractModel):
         # each meter's first demo reading, stored before its account opens
         first = self.env["prepaid.reading"]._ingest(
             [
-                {"meter_id": record.id, "timestamp": series[serial][0][0], "total": series[serial][0][1]}
+                {
+                    "meter_id": record.id,
+                    "timestamp": series[serial][0][0],
+                    "total": series[serial][0][1],
+                }
                 | (series[serial][0][2] if meter["utility"] == demo.ELECTRICITY else {})
                 for serial, (meter, record) in meters.items()
             ]
