@@ -15,7 +15,11 @@ PARAM_STATE = "prepaid_energy_demo.simulator_state"
 HOLIDAYS_CSV = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "cn_2026.csv")
 #: readings ingested per call: large enough to be quick, small enough to keep memory low
 BATCH = 2000
-OPENING_RECHARGE = 300.0
+#: opening recharges cover the three months (an office uses more than a home); the
+#: account at ARREARS_INDEX gets a small one and runs into arrears
+OPENING_RECHARGE = {"office": 4000.0, "home": 1500.0}
+ARREARS_INDEX = 2
+ARREARS_OPENING = 300.0
 USERS = (
     ("manager", "Demo Manager", "prepaid_energy.group_prepaid_manager"),
     ("cashier", "Demo Cashier", "prepaid_energy.group_prepaid_cashier"),
@@ -42,6 +46,7 @@ class PrepaidDemoLoader(models.AbstractModel):
         series = self._series(meters, start, end, calendar)
         self._open_accounts(occupancies, meters, series, start)
         self._ingest_series(meters, series)
+        self._book_recharges(company)
         self._create_users(company, occupancies)
         state = demo.simulator_state(end, demo.holiday_calendar(self._holiday_rows()), start=start)
         self.env["ir.config_parameter"].sudo().set_param(PARAM_STATE, json.dumps(state))
@@ -105,11 +110,14 @@ class PrepaidDemoLoader(models.AbstractModel):
                         "date_from": "2025-01-01",
                         "kind": "tou",
                         "period_ids": [
-                            period("workday", 8, 22, "peak"),
+                            period("workday", 8, 19, "peak"),
+                            period("workday", 19, 21, "sharp"),
+                            period("workday", 21, 22, "peak"),
                             period("workday", 22, 8, "valley"),
                             period("weekend", 0, 24, "flat"),
                         ],
                         "price_ids": [
+                            Command.create({"band": "sharp", "price": 1.35}),
                             Command.create({"band": "peak", "price": 1.05}),
                             Command.create({"band": "valley", "price": 0.35}),
                             Command.create({"band": "flat", "price": 0.65}),
@@ -280,7 +288,7 @@ class PrepaidDemoLoader(models.AbstractModel):
         journal = self.env["account.journal"].search(
             [("company_id", "=", self.env.company.id), ("type", "=", "cash")], limit=1
         )
-        for code, (_tenant, occupancy) in occupancies.items():
+        for index, (code, (tenant, occupancy)) in enumerate(occupancies.items()):
             unit_meters = [
                 (record, starts[record.id])
                 for serial, (meter, record) in meters.items()
@@ -302,7 +310,9 @@ class PrepaidDemoLoader(models.AbstractModel):
                 {
                     "account_id": account.id,
                     "operation": "recharge",
-                    "amount": OPENING_RECHARGE,
+                    "amount": ARREARS_OPENING
+                    if index == ARREARS_INDEX
+                    else OPENING_RECHARGE[tenant["kind"]],
                     "journal_id": journal.id,
                 }
             ).action_confirm()
@@ -323,6 +333,59 @@ class PrepaidDemoLoader(models.AbstractModel):
             result = Reading._ingest(rows[index : index + BATCH], price=True)
             if result["rejected"]:
                 _logger.warning("demo readings rejected: %s", result["rejected"][:3])
+
+    @api.model
+    def _recharge(self, account, amount, operation="recharge", **values):
+        """Book through the cashier's wizard, as the cash desk does."""
+        wizard = self.env["prepaid.recharge.wizard"].create(
+            {"account_id": account.id, "operation": operation, "amount": amount, **values}
+        )
+        wizard.action_confirm()
+        return self.env["prepaid.recharge"].search(
+            [("account_id", "=", account.id)], limit=1, order="id desc"
+        )
+
+    @api.model
+    def _setup_bank_receipts(self, journal):
+        """A demo has no bank statements to match: bank receipts book on the journal's own
+        account at once (what the recharge check asks for when none is set)."""
+        lines = journal.inbound_payment_method_line_ids | journal.outbound_payment_method_line_ids
+        lines.filtered(lambda line: not line.payment_account_id).write(
+            {"payment_account_id": journal.default_account_id.id}
+        )
+
+    @api.model
+    def _book_recharges(self, company):
+        """A top-up per wallet (cash and bank) but the one in arrears; one refund and one
+        reversal."""
+        journals = {
+            kind: self.env["account.journal"].search(
+                [("company_id", "=", company.id), ("type", "=", kind)], limit=1
+            )
+            for kind in ("cash", "bank")
+        }
+        self._setup_bank_receipts(journals["bank"])
+        accounts = self.env["prepaid.account"].search(
+            [("company_id", "=", company.id), ("state", "=", "open")], order="id"
+        )
+        for index, account in enumerate(accounts):
+            if index == ARREARS_INDEX:
+                continue
+            # a later top-up, by cash or by bank transfer
+            journal = journals["bank" if index % 2 else "cash"]
+            self._recharge(account, 100.0 + 50.0 * (index % 5), journal_id=journal.id)
+        refunded, reversed_account = accounts[-1], accounts[-2]
+        self._recharge(
+            refunded, 50.0, operation="refund", journal_id=journals["cash"].id, reason="Move-out"
+        )
+        mistake = self._recharge(reversed_account, 100.0, journal_id=journals["bank"].id)
+        self._recharge(
+            reversed_account,
+            100.0,
+            operation="reversal",
+            reversed_recharge_id=mistake.id,
+            reason="Booked on the wrong account",
+        )
 
     # ------------------------------------------------------------ users
 

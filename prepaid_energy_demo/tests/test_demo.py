@@ -43,6 +43,15 @@ class TestDemo(TransactionCase):
         self.assertTrue(report)
         self.assertEqual(report.filtered(lambda row: abs(row.difference) >= 0.005).ids, [])
 
+    def test_money_story(self):
+        recharges = self.env["prepaid.recharge"].search([("account_id", "in", self.accounts.ids)])
+        self.assertEqual(set(recharges.mapped("state")), {"done"})
+        self.assertEqual(set(recharges.mapped("operation")), {"recharge", "refund", "reversal"})
+        self.assertEqual(len(recharges.journal_id.mapped("type")), 2)
+        self.assertTrue(self.accounts.filtered(lambda account: account.balance < 0))
+        meters = self.accounts.meter_ids
+        self.assertFalse(meters.filtered("pricing_error"), "every reading of a billed meter priced")
+
     def test_simulator_state_and_logins(self):
         state = self.env["ir.config_parameter"].get_param("prepaid_energy_demo.simulator_state")
         self.assertIn('"address"', state)
