@@ -38,8 +38,8 @@ LAYERS = (
         ),
     ),
     # what combines rules: the tariff engine and its input (ingestion), the disconnection
-    # policy and its schedules
-    ("domain engines", ("tariff", "ingestion", "policy", "supply")),
+    # policy and its schedules, the demo site's deterministic data
+    ("domain engines", ("tariff", "ingestion", "policy", "supply", "demo")),
     # meter protocol codecs: bytes <-> frames and values, no I/O
     ("protocols", ("protocols",)),
     # links to the buses, and the Modbus register maps (codec-level descriptions)
