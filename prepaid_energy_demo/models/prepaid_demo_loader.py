@@ -15,9 +15,11 @@ PARAM_STATE = "prepaid_energy_demo.simulator_state"
 HOLIDAYS_CSV = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "cn_2026.csv")
 #: readings ingested per call: large enough to be quick, small enough to keep memory low
 BATCH = 2000
-#: opening recharges cover the three months (an office uses more than a home); the
-#: account at ARREARS_INDEX gets a small one and runs into arrears
-OPENING_RECHARGE = {"office": 4000.0, "home": 1500.0}
+#: an opening recharge covers the unit's three months at the dearest price (electricity:
+#: sharp band plus the top tier's surcharge) plus a margin; the account at ARREARS_INDEX
+#: gets a small one and runs into arrears
+DEAREST = {"electricity": 1.45, "water": 4.2}
+OPENING_MARGIN = 100.0
 ARREARS_INDEX = 2
 ARREARS_OPENING = 300.0
 USERS = (
@@ -160,7 +162,7 @@ class PrepaidDemoLoader(models.AbstractModel):
                 "alarm1_amount": 50.0,
                 "alarm2_amount": 20.0,
                 "arrears_amount": 0.0,
-                "max_balance": 5000.0,
+                "max_balance": 20000.0,
                 "refund_approval_amount": 200.0,
                 "default_tariff_id": tariffs[demo.ELECTRICITY].id,
             }
@@ -288,7 +290,7 @@ class PrepaidDemoLoader(models.AbstractModel):
         journal = self.env["account.journal"].search(
             [("company_id", "=", self.env.company.id), ("type", "=", "cash")], limit=1
         )
-        for index, (code, (tenant, occupancy)) in enumerate(occupancies.items()):
+        for index, (code, (_tenant, occupancy)) in enumerate(occupancies.items()):
             unit_meters = [
                 (record, starts[record.id])
                 for serial, (meter, record) in meters.items()
@@ -312,10 +314,19 @@ class PrepaidDemoLoader(models.AbstractModel):
                     "operation": "recharge",
                     "amount": ARREARS_OPENING
                     if index == ARREARS_INDEX
-                    else OPENING_RECHARGE[tenant["kind"]],
+                    else self._opening_amount(code, meters, series),
                     "journal_id": journal.id,
                 }
             ).action_confirm()
+
+    @api.model
+    def _opening_amount(self, code, meters, series):
+        cost = sum(
+            float(series[serial][-1][1] - series[serial][0][1]) * DEAREST[meter["utility"]]
+            for serial, (meter, _record) in meters.items()
+            if meter["unit"] == code
+        )
+        return round(cost + OPENING_MARGIN, -1)
 
     @api.model
     def _ingest_series(self, meters, series):

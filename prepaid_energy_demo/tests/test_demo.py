@@ -48,7 +48,7 @@ class TestDemo(TransactionCase):
         self.assertEqual(set(recharges.mapped("state")), {"done"})
         self.assertEqual(set(recharges.mapped("operation")), {"recharge", "refund", "reversal"})
         self.assertEqual(len(recharges.journal_id.mapped("type")), 2)
-        self.assertTrue(self.accounts.filtered(lambda account: account.balance < 0))
+        self.assertEqual(len(self.accounts.filtered(lambda account: account.balance < 0)), 1)
         meters = self.accounts.meter_ids
         self.assertFalse(meters.filtered("pricing_error"), "every reading of a billed meter priced")
 
