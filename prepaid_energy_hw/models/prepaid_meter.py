@@ -223,7 +223,9 @@ class PrepaidMeter(models.Model):
     def _hw_meter_spec(self):
         self.ensure_one()
         profile = self.effective_profile_id
-        return fieldbus.MeterSpec(self.id, self.bus_address, profile._core_profile() or None)
+        # no profile: the bus's default (the generic Modbus map; DL/T 645 needs none)
+        core_profile = profile._core_profile() if profile else None
+        return fieldbus.MeterSpec(self.id, self.bus_address, core_profile or None)
 
     def _hw_capabilities(self):
         self.ensure_one()

@@ -32,6 +32,17 @@ class TestHwCycle(HwCase):
         self.assertIn("read", self.gateway.last_cycle_summary)
         self.assertFalse(self.commands(), "a meter in credit gets no command")
 
+    def test_a_meter_without_profile_is_read_on_the_bus_default(self):
+        # one meter without a profile once stopped the whole cycle ("Expected singleton")
+        self.gateway.default_profile_id = False
+        self.meter.profile_id = False
+        self.assertFalse(self.meter.effective_profile_id)
+        self.open_metered_account(start=1000, amount=100)
+        self.set_register(1010)
+        self.read_cycle()
+        self.assertAlmostEqual(self.meter.last_reading_id.total, 1010.0)
+        self.assertEqual(self.meter.hw_online_state, "online")
+
     def test_cycle_stores_its_readings_priced_in_one_write(self):
         """A cycle writes each reading once, priced (no insert then update), and the
         policy runs once after the posting: one trip command, one policy message."""
