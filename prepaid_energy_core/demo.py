@@ -48,7 +48,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .calendar import HOLIDAY, WORKDAY, HolidayCalendar, parse_date, to_local, to_utc
 from .errors import ValidationError
-from .vocabulary import ELECTRICITY, FLAT, PEAK, SHARP, TOU_BANDS, VALLEY, WATER
+from .vocabulary import ELECTRICITY, FLAT, PEAK, SHARP, TOU_BANDS, VALLEY, WATER, default_tou_band
 
 SITE_NAME = "Harbour Park"
 SITE_TZ = "Asia/Shanghai"
@@ -236,19 +236,6 @@ def _jitter(serial, local_hour):
     return Decimal(85 + _seed(serial, local_hour.isoformat()) % 31) / 100
 
 
-def tou_band(local_moment):
-    """The meters' band schedule (the simulator's default): sharp 19-21, peak 8-11 and 17-19,
-    valley 23-7, flat otherwise, every day."""
-    hour = local_moment.hour
-    if 19 <= hour < 21:
-        return SHARP
-    if 8 <= hour < 11 or 17 <= hour < 19:
-        return PEAK
-    if hour >= 23 or hour < 7:
-        return VALLEY
-    return FLAT
-
-
 _HOME_SHAPE = (
     # 0..23 h: share of the home's base load; evenings high
     "0.25 0.2 0.2 0.2 0.2 0.25 0.5 0.9 0.7 0.35 0.3 0.3 "
@@ -339,7 +326,7 @@ def register_series(meter, start, end, calendar=None, step_hours=STEP_HOURS):
             if day not in day_types:
                 day_types[day] = calendar.day_type(day)
             use = hourly_use(meter, local, day_types[day])
-            band = tou_band(local)
+            band = default_tou_band(local)
             bands[band] += use
             total += use
         moment += step

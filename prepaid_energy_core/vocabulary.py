@@ -125,3 +125,17 @@ METER_STATE_LABELS = (
     (TRIPPED, "Tripped"),
     (OFFLINE, "Offline"),
 )
+
+
+def default_tou_band(when):
+    """The band a meter's own clock puts ``when`` (its local time) in, by default: a common
+    Chinese commercial schedule, sharp 19-21, peak 8-11 and 17-19, valley 23-7, flat
+    otherwise, every day. The simulator's meters and the demo's register series share it."""
+    hour = when.hour
+    if 19 <= hour < 21:
+        return SHARP
+    if 8 <= hour < 11 or 17 <= hour < 19:
+        return PEAK
+    if hour >= 23 or hour < 7:
+        return VALLEY
+    return FLAT

@@ -12,32 +12,16 @@ from decimal import Decimal
 
 from ..errors import MeterRefused
 from ..vocabulary import (
-    FLAT,
-    PEAK,
     RELAY_CLOSE,
     RELAY_CLOSE_ALLOWED,
     RELAY_KEEP_POWER_OFF,
     RELAY_KEEP_POWER_ON,
     RELAY_TRIP,
-    SHARP,
     TOU_BANDS,
-    VALLEY,
+    default_tou_band,
 )
 
 HOUR = Decimal(3600)
-
-
-def default_tou_band(when):
-    """A common Chinese commercial schedule: sharp 19-21, peak 8-11 and 17-19,
-    valley 23-7, flat otherwise."""
-    hour = when.hour
-    if 19 <= hour < 21:
-        return SHARP
-    if 8 <= hour < 11 or 17 <= hour < 19:
-        return PEAK
-    if hour >= 23 or hour < 7:
-        return VALLEY
-    return FLAT
 
 
 class SimMeter:
