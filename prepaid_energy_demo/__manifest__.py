@@ -18,4 +18,7 @@
     ],
     "external_dependencies": {"python": ["prepaid_energy_core"]},
     "data": ["data/prepaid_demo_load.xml"],
+    "assets": {
+        "web.assets_tests": ["prepaid_energy_demo/static/tests/tours/*.js"],
+    },
 }

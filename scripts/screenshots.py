@@ -117,6 +117,8 @@ class Chromium:
                 "--font-render-hinting=none",
                 f"--user-data-dir={self.profile}",
                 "--remote-debugging-port=0",
+                # Chromium 111+ refuses a DevTools websocket from another origin
+                "--remote-allow-origins=*",
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,

@@ -198,6 +198,19 @@ class PrepaidLocation(models.Model):
             else:
                 location.complete_name = location.name
 
+    @api.depends("complete_name", "site_id.complete_name")
+    @api.depends_context("prepaid_location_within_site")
+    def _compute_display_name(self):
+        super()._compute_display_name()
+        # views that already pick the site (the room board) name places within it
+        if not self.env.context.get("prepaid_location_within_site"):
+            return
+        for location in self:
+            site = location.site_id
+            prefix = f"{site.complete_name} / "
+            if site and location != site and (location.complete_name or "").startswith(prefix):
+                location.display_name = location.complete_name[len(prefix) :]
+
     @api.depends("location_type", "parent_id.site_id")
     def _compute_site_id(self):
         for location in self:

@@ -15,6 +15,12 @@ class TestPropertyLocation(PropertyCase):
         tree = self.env["prepaid.location"].search([("id", "child_of", self.site.id)])
         self.assertEqual(tree, self.site | self.building | self.floor | self.unit)
 
+    def test_names_within_the_site_where_a_view_picks_the_site(self):
+        within = self.env["prepaid.location"].with_context(prepaid_location_within_site=True)
+        self.assertEqual(within.browse(self.floor.id).display_name, "Block A / Floor 1")
+        self.assertEqual(within.browse(self.site.id).display_name, "Harbour Park")
+        self.assertEqual(self.floor.display_name, "Harbour Park / Block A / Floor 1")
+
     def test_moving_a_building_moves_its_units_to_the_new_site(self):
         other_site = self.env["prepaid.location"].create(
             {"name": "River Mall", "location_type": "site"}

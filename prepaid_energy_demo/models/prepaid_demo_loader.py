@@ -1,10 +1,13 @@
+import base64
 import datetime
 import json
 import logging
+import math
 import os
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import file_open
 
 from prepaid_energy_core import demo
 
@@ -15,6 +18,7 @@ PARAM_STATE = "prepaid_energy_demo.simulator_state"
 HOLIDAYS_CSV = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "cn_2026.csv")
 #: readings ingested per call: large enough to be quick, small enough to keep memory low
 BATCH = 2000
+LOGO = "prepaid_energy_demo/static/img/harbour_park_logo.png"
 #: an opening recharge covers the unit's three months at the dearest price (electricity:
 #: sharp band plus the top tier's surcharge) plus a margin; the account at ARREARS_INDEX
 #: gets a small one and runs into arrears
@@ -40,16 +44,20 @@ class PrepaidDemoLoader(models.AbstractModel):
         start, end = demo.demo_span(now)
         company = self.env.company
         self._setup_company(company)
+        self._setup_journals(company)
         calendar = self._load_holidays(company)
         tariffs = self._create_tariffs(company, calendar)
         site, units = self._create_site(company, tariffs)
         occupancies = self._create_tenants(units, start)
+        users = self._create_users(company, occupancies)
+        # the cash desk's money is booked by the demo cashier, as on a real site
+        cashier = self.with_user(users["cashier"])
         meters = self._create_meters(site, units, tariffs)
         series = self._series(meters, start, end, calendar)
-        self._open_accounts(occupancies, meters, series, start)
+        self._open_accounts(occupancies, meters, series, start, cashier)
         self._ingest_series(meters, series)
-        self._book_recharges(company)
-        self._create_users(company, occupancies)
+        cashier._book_recharges(company)
+        cashier._top_up_short_of_arrears(company)
         state = demo.simulator_state(end, demo.holiday_calendar(self._holiday_rows()), start=start)
         self.env["ir.config_parameter"].sudo().set_param(PARAM_STATE, json.dumps(state))
         _logger.info("prepaid demo loaded: %s meters, span %s .. %s", len(meters), start, end)
@@ -59,9 +67,25 @@ class PrepaidDemoLoader(models.AbstractModel):
 
     @api.model
     def _setup_company(self, company):
-        company.write({"name": "Harbour Park Property Management"})
+        with file_open(LOGO, "rb") as logo:
+            company.write(
+                {
+                    "name": "Harbour Park Property Management",
+                    "street": "88 Century Avenue",
+                    "city": "Shanghai",
+                    "zip": "200120",
+                    "phone": "+86 21 5555 0100",
+                    "email": "service@harbourpark.example.com",
+                    "logo": base64.b64encode(logo.read()),
+                }
+            )
         if not company.country_id:
-            company.country_id = self.env.ref("base.cn")
+            company.write(
+                {
+                    "country_id": self.env.ref("base.cn").id,
+                    "state_id": self.env.ref("base.state_cn_SH").id,
+                }
+            )
         if not company.chart_template:
             self._load_chart(company)
         cny = self.env.ref("base.CNY")
@@ -295,7 +319,7 @@ class PrepaidDemoLoader(models.AbstractModel):
     # ------------------------------------------------------------ money
 
     @api.model
-    def _open_accounts(self, occupancies, meters, series, start):
+    def _open_accounts(self, occupancies, meters, series, start, cashier):
         # each meter's first demo reading, stored before its account opens
         first = self.env["prepaid.reading"]._ingest(
             [
@@ -330,16 +354,13 @@ class PrepaidDemoLoader(models.AbstractModel):
             for record, reading in unit_meters:
                 record._open_on_account(account, reading)
             account.sudo()._sync_meter_states()
-            self.env["prepaid.recharge.wizard"].create(
-                {
-                    "account_id": account.id,
-                    "operation": "recharge",
-                    "amount": ARREARS_OPENING
-                    if index == ARREARS_INDEX
-                    else self._opening_amount(code, meters, series),
-                    "journal_id": journal.id,
-                }
-            ).action_confirm()
+            cashier._recharge(
+                account,
+                ARREARS_OPENING
+                if index == ARREARS_INDEX
+                else self._opening_amount(code, meters, series),
+                journal_id=journal.id,
+            )
 
     @api.model
     def _opening_amount(self, code, meters, series):
@@ -397,6 +418,14 @@ class PrepaidDemoLoader(models.AbstractModel):
         provider.write({"state": "test", "is_published": True, "journal_id": journal.id})
 
     @api.model
+    def _setup_journals(self, company):
+        bank = self.env["account.journal"].search(
+            [("company_id", "=", company.id), ("type", "=", "bank")], limit=1
+        )
+        self._setup_online_payment(company, bank)
+        self._setup_bank_receipts(bank)
+
+    @api.model
     def _book_recharges(self, company):
         """A top-up per wallet (cash and bank) but the one in arrears; one refund and one
         reversal."""
@@ -406,8 +435,6 @@ class PrepaidDemoLoader(models.AbstractModel):
             )
             for kind in ("cash", "bank")
         }
-        self._setup_online_payment(company, journals["bank"])
-        self._setup_bank_receipts(journals["bank"])
         accounts = self.env["prepaid.account"].search(
             [("company_id", "=", company.id), ("state", "=", "open")], order="id"
         )
@@ -430,13 +457,30 @@ class PrepaidDemoLoader(models.AbstractModel):
             reason="Booked on the wrong account",
         )
 
+    @api.model
+    def _top_up_short_of_arrears(self, company):
+        """The account in arrears got a round top-up that fell short: it stays a little
+        below zero (its meter is tripped by the first read cycle) instead of owing the
+        whole three months."""
+        accounts = self.env["prepaid.account"].search(
+            [("company_id", "=", company.id), ("state", "=", "open")], order="id"
+        )
+        account = accounts[ARREARS_INDEX]
+        amount = (math.ceil(-account.balance / 100) - 1) * 100
+        if amount > 0:
+            journal = self.env["account.journal"].search(
+                [("company_id", "=", company.id), ("type", "=", "cash")], limit=1
+            )
+            self._recharge(account, amount, journal_id=journal.id)
+
     # ------------------------------------------------------------ users
 
     @api.model
     def _create_users(self, company, occupancies):
         Users = self.env["res.users"].with_context(no_reset_password=True)
+        staff = {}
         for login, name, group in USERS:
-            Users.create(
+            staff[login] = Users.create(
                 {
                     "name": name,
                     "login": login,
@@ -468,3 +512,4 @@ class PrepaidDemoLoader(models.AbstractModel):
                     "groups_id": [Command.set(portal.ids)],
                 }
             )
+        return staff

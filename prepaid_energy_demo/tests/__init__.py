@@ -1,1 +1,2 @@
 from . import test_demo
+from . import test_demo_tours

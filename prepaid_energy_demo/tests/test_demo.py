@@ -48,7 +48,13 @@ class TestDemo(TransactionCase):
         self.assertEqual(set(recharges.mapped("state")), {"done"})
         self.assertEqual(set(recharges.mapped("operation")), {"recharge", "refund", "reversal"})
         self.assertEqual(len(recharges.journal_id.mapped("type")), 2)
-        self.assertEqual(len(self.accounts.filtered(lambda account: account.balance < 0)), 1)
+        in_arrears = self.accounts.filtered(lambda account: account.balance < 0)
+        self.assertEqual(len(in_arrears), 1)
+        # a round top-up that fell short, not three months owed
+        self.assertGreater(in_arrears.balance, -100)
+        # the cash desk's money booked by the demo cashier, whose name the receipts carry
+        cashier = self.env["res.users"].search([("login", "=", "cashier")])
+        self.assertEqual(recharges.create_uid, cashier)
         meters = self.accounts.meter_ids
         self.assertFalse(meters.filtered("pricing_error"), "every reading of a billed meter priced")
 
@@ -67,6 +73,10 @@ class TestDemo(TransactionCase):
         self.assertEqual(company.currency_id, self.env.ref("base.CNY"))
         self.assertEqual(company.country_id, self.env.ref("base.cn"))
         self.assertEqual(set(self.accounts.currency_id.mapped("name")), {"CNY"})
+        # the receipts' letterhead: a logo and an address, not Odoo's placeholders
+        self.assertTrue(company.logo)
+        self.assertEqual(company.city, "Shanghai")
+        self.assertEqual(company.state_id, self.env.ref("base.state_cn_SH"))
 
     def test_gateways_speak_dlt645_and_tenants_can_pay_online(self):
         gateways = self.meters.gateway_id

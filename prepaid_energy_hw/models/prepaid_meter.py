@@ -108,6 +108,7 @@ class PrepaidMeter(models.Model):
         "prepaid.location", compute="_compute_board_place", store=True, index=True
     )
     floor_id = fields.Many2one("prepaid.location", compute="_compute_board_place", store=True)
+    unit_name = fields.Char(related="unit_id.name", string="Unit name")
     today_quantity = fields.Float(
         string="Today",
         digits=(16, 3),
