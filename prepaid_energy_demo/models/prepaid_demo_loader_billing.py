@@ -25,7 +25,7 @@ class PrepaidDemoLoader(models.AbstractModel):
         schemes = self._create_fee_schemes(site)
         subscriptions = self._subscribe_fees(schemes, accounts, first_day)
         charges = self._post_fees(subscriptions, last_day)
-        self._pay_rent(charges, company)
+        self._pay_rent(charges, company, last_day)
         runs = self._apportion_common_areas(site, start, end)
         companies = accounts.filtered(lambda account: account.partner_id.is_company)
         invoices = self._invoice_periods(companies, end)
@@ -43,7 +43,9 @@ class PrepaidDemoLoader(models.AbstractModel):
         property fee and (at most) its share of the building's common areas."""
         points = next(iter(series.values()))
         start, end = points[0][0], points[-1][0]
-        building = next(meter["building"] for meter, _record in meters.values() if meter["unit"] == code)
+        building = next(
+            meter["building"] for meter, _record in meters.values() if meter["unit"] == code
+        )
         common = sum(
             series[serial][-1][1] - series[serial][0][1]
             for serial, (meter, _record) in meters.items()
@@ -110,8 +112,11 @@ class PrepaidDemoLoader(models.AbstractModel):
         first day of the span."""
         return self.env["prepaid.fee.subscription"].create(
             [
-                {"account_id": account.id, "scheme_id": schemes[scheme["code"]].id,
-                 "date_start": first_day}  # fmt: skip
+                {
+                    "account_id": account.id,
+                    "scheme_id": schemes[scheme["code"]].id,
+                    "date_start": first_day,
+                }
                 for account in accounts
                 for scheme in demo.unit_fee_schemes(account.unit_id.name)
             ]
@@ -124,13 +129,13 @@ class PrepaidDemoLoader(models.AbstractModel):
         return subscriptions._post_due_charges(until=last_day)
 
     @api.model
-    def _pay_rent(self, charges, company):
-        """The rent invoices past their due date are paid by bank transfer, but by the
-        tenant in arrears."""
-        today = charges.account_id[:1]._local_today()
+    def _pay_rent(self, charges, company, today):
+        """Rent invoices past their due date on ``today`` are paid by bank transfer, except
+        those of the tenant in arrears."""
         invoices = charges.invoice_id.filtered(
-            lambda invoice: invoice.invoice_date_due < today
-            and invoice.prepaid_fee_account_id.balance >= 0
+            lambda invoice: (
+                invoice.invoice_date_due < today and invoice.prepaid_fee_account_id.balance >= 0
+            )
         )
         if not invoices:
             return self.env["account.payment"]
