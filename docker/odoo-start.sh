@@ -18,7 +18,10 @@ installed() {
 }
 for _ in $(seq 30); do pg_isready -q && break; sleep 1; done
 if ! installed; then
-    echo "== creating the demo database $db ($modules with demo data; a few minutes)"
-    /entrypoint.sh odoo -d "$db" -i "$modules" --stop-after-init --max-cron-threads=0
+    echo "== creating the demo database $db ($modules and its demo site; a few minutes)"
+    # Odoo's own demo data stays out: the demo is the Harbour Park site alone, with
+    # its Chinese chart of accounts, not a US company with sample sales
+    /entrypoint.sh odoo -d "$db" -i "$modules" --without-demo=all --stop-after-init \
+        --max-cron-threads=0
 fi
 exec /entrypoint.sh odoo -d "$db" --db-filter="^${db}\$"

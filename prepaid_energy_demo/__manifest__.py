@@ -7,7 +7,15 @@
     "website": "https://github.com/prepaid-energy/prepaid-energy",
     "author": "Prepaid Energy contributors",
     "license": "LGPL-3",
-    "depends": ["prepaid_energy", "prepaid_energy_hw", "prepaid_energy_portal"],
+    "depends": [
+        # the Chinese chart of accounts (CNY) for a site in Shanghai
+        "l10n_cn",
+        # the demo payment provider, so that the tenants can top up online
+        "payment_demo",
+        "prepaid_energy",
+        "prepaid_energy_hw",
+        "prepaid_energy_portal",
+    ],
     "external_dependencies": {"python": ["prepaid_energy_core"]},
     "data": ["data/prepaid_demo_load.xml"],
 }

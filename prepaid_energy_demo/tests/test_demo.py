@@ -190,3 +190,31 @@ class TestDemo(TransactionCase):
         products = invoices.invoice_line_ids.product_id
         for xmlid in ("product_electricity", "product_property_fee", "product_common_area"):
             self.assertIn(self.env.ref(f"prepaid_energy.{xmlid}"), products)
+
+    def test_books_in_china(self):
+        """A fresh database gets the Chinese chart and CNY before the first recharge."""
+        company = self.site.company_id
+        self.assertEqual(company.chart_template, "cn")
+        self.assertEqual(company.currency_id, self.env.ref("base.CNY"))
+        self.assertEqual(company.country_id, self.env.ref("base.cn"))
+        self.assertEqual(set(self.accounts.currency_id.mapped("name")), {"CNY"})
+
+    def test_gateways_speak_dlt645_and_tenants_can_pay_online(self):
+        gateways = self.meters.gateway_id
+        self.assertEqual(len(gateways), 2)
+        self.assertEqual(
+            gateways.default_profile_id, self.env.ref("prepaid_energy_hw.profile_dlt645")
+        )
+        # the profile gives the relay commands: without one the demo's relays could not switch
+        for meter in self.meters:
+            self.assertIn("relay", meter._hw_capabilities(), meter.serial)
+            self.assertIn("relay_state", meter._hw_capabilities(), meter.serial)
+        provider = self.env["payment.provider"].search(
+            [("code", "=", "demo"), ("company_id", "=", self.site.company_id.id)]
+        )
+        self.assertEqual(provider.state, "test")
+        self.assertTrue(provider.is_published)
+        line = provider.journal_id.inbound_payment_method_line_ids.filtered(
+            lambda method: method.payment_provider_id == provider
+        )
+        self.assertTrue(line.payment_account_id, "online top-ups booked as the tenant's advance")
