@@ -57,22 +57,31 @@ class PrepaidDemoLoader(models.AbstractModel):
 
     @api.model
     def _setup_sale_taxes(self, company):
-        """Tariffs and fees are gross prices: the invoiced products' VAT is included."""
-        Tax = self.env["account.tax"]
-        taxes = {}
-        for rate in sorted(set(demo.VAT_RATES.values())):
-            taxes[rate] = Tax.create(
-                {
-                    "name": f"VAT {rate}% (included)",
-                    "amount": rate,
-                    "amount_type": "percent",
-                    "type_tax_use": "sale",
-                    "price_include_override": "tax_included",
-                    "company_id": company.id,
-                }
-            )
+        """Tariffs and fees are gross prices: the invoiced products' VAT is included (the
+        chart's own sales tax of that rate when it is included, as l10n_cn's are)."""
+        taxes = {rate: self._sale_tax_included(company, rate) for rate in demo.VAT_RATES.values()}
         for xmlid, rate in demo.VAT_RATES.items():
             self.env.ref(f"prepaid_energy.{xmlid}").taxes_id = [Command.set(taxes[rate].ids)]
+
+    @api.model
+    def _sale_tax_included(self, company, rate):
+        Tax = self.env["account.tax"]
+        domain = [
+            ("company_id", "=", company.id),
+            ("type_tax_use", "=", "sale"),
+            ("amount_type", "=", "percent"),
+            ("amount", "=", rate),
+        ]
+        return Tax.search([*domain, ("price_include", "=", True)], limit=1) or Tax.create(
+            {
+                "name": self.env._("VAT %(rate)s%% (included)", rate=rate),
+                "amount": rate,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "price_include_override": "tax_included",
+                "company_id": company.id,
+            }
+        )
 
     # ------------------------------------------------------------ fees
 
@@ -168,7 +177,9 @@ class PrepaidDemoLoader(models.AbstractModel):
         """A rule per building sharing its common-area meters among its units by area, and
         its run of the span's last full month, computed and posted to the wallets."""
         serials = [meter["serial"] for meter in demo.meters() if meter["unit"] is None]
-        common = self.env["prepaid.meter"].search([("serial", "in", serials)])
+        common = self.env["prepaid.meter"].search(
+            [("site_id", "=", site.id), ("serial", "in", serials)]
+        )
         by_building = common.grouped("unit_id")
         rules = self.env["prepaid.apportionment.rule"].create(
             [
