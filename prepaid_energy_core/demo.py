@@ -31,6 +31,18 @@ API:
   ``prepaid-simulator --state FILE`` loads. ``start`` defaults to
   ``demo_span(end)[0]``. The addon also stores this list, as JSON, in the
   ``ir.config_parameter`` ``prepaid_energy_demo.simulator_state``.
+- ``fee_schemes() -> [dict]``: the site's rent and property fee per m² and month, for
+  offices and homes (rent invoiced, the property fee deducted from the wallet);
+  ``unit_fee_schemes(code)`` those a unit's tenant subscribes.
+- ``span_days(start, end) -> (first, last)``: the span's first and last day on the site's
+  clock; ``last_full_month(start, end) -> (first, last)``: the last calendar month the
+  span covers whole (apportioned); ``invoice_until(end)``: the first day of ``end``'s
+  month (everything before is invoiced).
+- ``fee_charges(scheme, area, first, until)``: the core's fee charges of a scheme on a
+  unit of ``area`` m² from ``first`` to ``until``; ``wallet_fees(code, start, end)`` what
+  the wallet fees of a unit cost over the demo span (its opening recharge covers them).
+- ``common_share_bound(code, quantity)``: at most what a unit pays of ``quantity`` kWh of
+  its building's common areas, shared by area among the occupied units.
 - ``parse_holidays_csv(text) -> [(date, kind, name)]`` and
   ``holiday_calendar(rows) -> HolidayCalendar``: the holiday file
   ``data/holidays/cn_2026.csv`` (``date,kind,name``; kind ``holiday`` or
@@ -46,6 +58,7 @@ import hashlib
 import io
 from decimal import ROUND_HALF_UP, Decimal
 
+from . import fees
 from .calendar import HOLIDAY, WORKDAY, HolidayCalendar, parse_date, to_local, to_utc
 from .errors import ValidationError
 from .vocabulary import ELECTRICITY, FLAT, PEAK, SHARP, TOU_BANDS, VALLEY, WATER, default_tou_band
@@ -70,6 +83,30 @@ VACANT = ("A-503", "A-504", "B-104", "B-502")
 WATER_UNITS = ("A-101", "A-201", "A-301", "B-101", "B-201", "B-301")
 #: register at the start of the series, before any demo consumption (seeded per meter)
 _CENT = Decimal("0.01")
+#: rent and property fee, per m² and month, tax included (offices cost more than homes):
+#: rent is invoiced with a due date, the property fee is taken from the prepaid wallet
+FEE_SCHEMES = (
+    {"code": "rent-office", "name": "Office rent", "fee_type": fees.RENT, "kind": "office",
+     "rate": Decimal("150"), "collection": fees.INVOICE, "due_days": 10},
+    {"code": "rent-home", "name": "Residence rent", "fee_type": fees.RENT, "kind": "home",
+     "rate": Decimal("60"), "collection": fees.INVOICE, "due_days": 10},
+    {"code": "property-office", "name": "Property fee (offices)", "fee_type": fees.PROPERTY,
+     "kind": "office", "rate": Decimal("10"), "collection": fees.WALLET, "due_days": 0},
+    {"code": "property-home", "name": "Property fee (residences)", "fee_type": fees.PROPERTY,
+     "kind": "home", "rate": Decimal("3.5"), "collection": fees.WALLET, "due_days": 0},
+)  # fmt: skip
+#: price of a kWh of the common areas shared among the units (tax included)
+COMMON_AREA_PRICE = Decimal("0.85")
+#: VAT included in the prices of the invoiced products (China: energy 13 %, water 9 %,
+#: leases 9 %, property services 6 %), by product reference of the prepaid_energy addon
+VAT_RATES = {
+    "product_electricity": 13,
+    "product_water": 9,
+    "product_rent": 9,
+    "product_property_fee": 6,
+    "product_common_area": 6,
+    "product_fee": 6,
+}
 #: the first portal users (login = password)
 PORTAL_LOGINS = {"T-A01": "tenant1@demo", "T-B01": "tenant2@demo"}
 
@@ -359,6 +396,88 @@ def simulator_state(end, calendar=None, start=None, step_hours=STEP_HOURS):
             }
         )
     return state
+
+
+# --------------------------------------------------------------------------- billing
+
+
+def fee_schemes():
+    """The demo's fee schemes (see :data:`FEE_SCHEMES`), as fresh dicts."""
+    return [dict(scheme) for scheme in FEE_SCHEMES]
+
+
+def unit_fee_schemes(code):
+    """The schemes a tenant of unit ``code`` subscribes: its kind's rent and property fee."""
+    kind = unit_kind(code)
+    return [scheme for scheme in fee_schemes() if scheme["kind"] == kind]
+
+
+def span_days(start, end):
+    """``(first, last)``: the demo span's first and last day on the site's clock."""
+    return to_local(start, SITE_TZ).date(), to_local(end, SITE_TZ).date()
+
+
+def last_full_month(start, end):
+    """``(first, last)`` day of the last calendar month (site clock) the span covers whole."""
+    first_day, last_day = span_days(start, end)
+    following = datetime.date(last_day.year, last_day.month, 1)
+    if last_day == _month_end(last_day):
+        following = last_day + datetime.timedelta(days=1)
+    month_end = following - datetime.timedelta(days=1)
+    month_start = month_end.replace(day=1)
+    if month_start < first_day:
+        raise ValidationError(f"the span {first_day} .. {last_day} covers no whole month")
+    return month_start, month_end
+
+
+def _month_end(day):
+    return day.replace(day=_days_in(day.year, day.month))
+
+
+def invoice_until(end):
+    """The first day of ``end``'s month (site clock): the months before it are over."""
+    return to_local(end, SITE_TZ).date().replace(day=1)
+
+
+def fee_charges(scheme, area, first, until):
+    """The core's ``FeeCharge`` list of ``scheme`` on ``area`` m², from ``first`` up to
+    ``until`` (monthly, charged in advance, the first month prorated)."""
+    return fees.charges_due(
+        fees.MONTHLY, fees.PER_AREA, scheme["rate"], first, until, area=Decimal(str(area))
+    )
+
+
+def _unit(code):
+    return next(unit for unit in units() if unit["code"] == code)
+
+
+def wallet_fees(code, start, end):
+    """What the wallet fees of unit ``code`` cost over the span (Decimal)."""
+    first_day, last_day = span_days(start, end)
+    area = _unit(code)["area"]
+    return sum(
+        (
+            charge.amount
+            for scheme in unit_fee_schemes(code)
+            if scheme["collection"] == fees.WALLET
+            for charge in fee_charges(scheme, area, first_day, last_day)
+        ),
+        Decimal(0),
+    )
+
+
+def common_share_bound(code, quantity):
+    """At most what unit ``code`` pays of ``quantity`` kWh of its building's common areas:
+    its area over the occupied area of the building, at :data:`COMMON_AREA_PRICE`, plus
+    a cent for the rounding of the split."""
+    unit = _unit(code)
+    occupied = sum(
+        Decimal(str(other["area"]))
+        for other in units()
+        if other["building"] == unit["building"] and other["code"] not in VACANT
+    )
+    share = Decimal(str(quantity)) * COMMON_AREA_PRICE * Decimal(str(unit["area"])) / occupied
+    return share.quantize(_CENT, rounding=ROUND_HALF_UP) + _CENT
 
 
 # --------------------------------------------------------------------------- holidays

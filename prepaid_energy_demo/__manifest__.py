@@ -1,7 +1,7 @@
 {
     "name": "Prepaid Energy: Demo Site",
     "summary": "Demo data: the Harbour Park site with 40 units, tenants, meters on two gateways, "
-    "tariffs, accounts, recharges and three months of readings",
+    "tariffs, accounts, recharges, fees, common areas, invoices and three months of readings",
     "version": "18.0.1.0.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/prepaid-energy/prepaid-energy",

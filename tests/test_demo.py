@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from prepaid_energy_core import demo
+from prepaid_energy_core import demo, fees
 from prepaid_energy_core.calendar import HOLIDAY, WEEKEND, WORKDAY
 from prepaid_energy_core.drivers.dlt645 import Dlt645Driver
 from prepaid_energy_core.errors import ValidationError
@@ -149,3 +149,58 @@ def test_simulated_gateways_loaded_with_the_state_answer_the_last_demo_reading(c
             _when, total, bands = last[meter["serial"]]
             assert reading.total == total
             assert reading.bands == {band: bands[band] for band in TOU_BANDS}
+
+
+def test_every_unit_kind_pays_an_invoiced_rent_and_a_wallet_property_fee():
+    for code in ("A-101", "B-101"):
+        schemes = demo.unit_fee_schemes(code)
+        assert {scheme["kind"] for scheme in schemes} == {demo.unit_kind(code)}
+        assert {(scheme["fee_type"], scheme["collection"]) for scheme in schemes} == {
+            (fees.RENT, fees.INVOICE),
+            (fees.PROPERTY, fees.WALLET),
+        }
+        assert all(scheme["rate"] > 0 for scheme in schemes)
+    assert len({scheme["code"] for scheme in demo.fee_schemes()}) == len(demo.FEE_SCHEMES)
+
+
+def test_billing_months_of_the_span():
+    start, end = demo.demo_span(NOW)
+    assert demo.span_days(start, end) == (datetime.date(2026, 9, 2), datetime.date(2026, 12, 2))
+    # 2 December: November is the last month covered whole, December is not over
+    assert demo.last_full_month(start, end) == (
+        datetime.date(2026, 11, 1),
+        datetime.date(2026, 11, 30),
+    )
+    assert demo.invoice_until(end) == datetime.date(2026, 12, 1)
+    # a span ending on a month's last day (site clock) covers that month whole
+    month_end = datetime.datetime(2026, 11, 30, 15, 0)  # 23:00 in Shanghai
+    assert demo.last_full_month(start, month_end) == (
+        datetime.date(2026, 11, 1),
+        datetime.date(2026, 11, 30),
+    )
+    with pytest.raises(ValidationError, match="no whole month"):
+        demo.last_full_month(datetime.datetime(2026, 11, 10), datetime.datetime(2026, 12, 2))
+
+
+def test_wallet_fees_are_the_property_fee_of_the_span_charged_in_advance():
+    start, end = demo.demo_span(NOW)
+    # 114.50 m² x 10.00 = 1,145.00 a month; 2-30 September is 29 of 30 days:
+    # 1,145.00 x 29 / 30 = 1,106.8333 -> 1,106.83; October, November and December
+    # (charged on its first day) whole: 1,106.83 + 3 x 1,145.00 = 4,541.83
+    assert demo.wallet_fees("A-101", start, end) == Decimal("4541.83")
+    # B-101: 107 m² x 3.50 = 374.50; 374.50 x 29 / 30 = 362.0167 -> 362.02
+    assert demo.wallet_fees("B-101", start, end) == Decimal("362.02") + 3 * Decimal("374.50")
+
+
+def test_common_share_bounds_cover_the_building_split_by_area():
+    quantity = Decimal("1078.06")
+    for building in ("A", "B"):
+        occupied = [
+            unit["code"]
+            for unit in demo.units()
+            if unit["building"] == building and unit["code"] not in demo.VACANT
+        ]
+        bounds = sum(demo.common_share_bound(code, quantity) for code in occupied)
+        total = quantity * demo.COMMON_AREA_PRICE
+        # each bound is its area's share, rounded, plus a cent: together at least the total
+        assert total <= bounds <= total + Decimal("0.015") * len(occupied)

@@ -57,6 +57,8 @@ class PrepaidDemoLoader(models.AbstractModel):
         self._open_accounts(occupancies, meters, series, start, cashier)
         self._ingest_series(meters, series)
         cashier._book_recharges(company)
+        self._load_billing(site, occupancies, start, end)
+        # last: the fees above come out of the wallets too
         cashier._top_up_short_of_arrears(company)
         state = demo.simulator_state(end, demo.holiday_calendar(self._holiday_rows()), start=start)
         self.env["ir.config_parameter"].sudo().set_param(PARAM_STATE, json.dumps(state))
@@ -369,7 +371,7 @@ class PrepaidDemoLoader(models.AbstractModel):
             for serial, (meter, _record) in meters.items()
             if meter["unit"] == code
         )
-        return round(cost + OPENING_MARGIN, -1)
+        return round(cost + self._billing_allowance(code, meters, series) + OPENING_MARGIN, -1)
 
     @api.model
     def _ingest_series(self, meters, series):

@@ -1,3 +1,6 @@
+import calendar
+import datetime
+
 from odoo.tests import TransactionCase, tagged
 
 from prepaid_energy_core import demo
@@ -65,6 +68,134 @@ class TestDemo(TransactionCase):
             self.assertTrue(self.env["res.users"].search([("login", "=", login)]), login)
         tenant = self.env["res.users"].search([("login", "=", "tenant1@demo")])
         self.assertTrue(tenant.has_group("base.group_portal"))
+
+    # ------------------------------------------------------------ billing
+
+    def _span(self):
+        """The demo span: its first and last reading."""
+        readings = self.env["prepaid.reading"].search(
+            [("meter_id", "in", self.meters.ids)], order="timestamp"
+        )
+        return readings[0].timestamp, readings[-1].timestamp
+
+    def _month_starts(self, first_day, last_day):
+        months, day = [first_day], first_day.replace(day=1)
+        while True:
+            day = (day + datetime.timedelta(days=32)).replace(day=1)
+            if day > last_day:
+                return months
+            months.append(day)
+
+    def test_fees_charged_each_month_for_each_rented_account(self):
+        first_day, last_day = demo.span_days(*self._span())
+        months = self._month_starts(first_day, last_day)
+        self.assertEqual(len(months), 4)  # the first month prorated, the current one in advance
+        charges = self.env["prepaid.fee.charge"].search([("account_id", "in", self.accounts.ids)])
+        self.assertEqual(len(charges), len(self.accounts) * 2 * len(months))
+        for account in self.accounts:
+            subscriptions = account.fee_subscription_ids
+            self.assertEqual(
+                sorted(subscriptions.mapped("fee_type")), ["property", "rent"], account.name
+            )
+            self.assertEqual(set(subscriptions.mapped("date_start")), {first_day})
+            for subscription in subscriptions:
+                self.assertEqual(
+                    subscription.charge_ids.sorted("date_from").mapped("date_from"), months
+                )
+                scheme = next(
+                    scheme
+                    for scheme in demo.fee_schemes()
+                    if scheme["name"] == subscription.scheme_id.name
+                )
+                expected = demo.fee_charges(scheme, account.unit_id.area, first_day, last_day)
+                self.assertEqual(
+                    subscription.charge_ids.sorted("date_from").mapped("amount"),
+                    [float(charge.amount) for charge in expected],
+                )
+        wallet = charges.filtered(lambda charge: charge.collection == "wallet")
+        self.assertEqual(set(wallet.mapped("state")), {"deducted"})
+        for charge in wallet:
+            line = charge.ledger_line_id
+            self.assertIn(line, charge.account_id.ledger_line_ids)
+            self.assertEqual((line.kind, line.amount), ("fee", -charge.amount))
+        rent = charges - wallet
+        self.assertEqual(set(rent.mapped("fee_type")), {"rent"})
+        self.assertEqual(set(rent.invoice_id.mapped("state")), {"posted"})
+        for charge in rent:
+            self.assertEqual(charge.invoice_id.prepaid_fee_account_id, charge.account_id)
+            self.assertAlmostEqual(charge.invoice_line_id.price_total, charge.amount, 2)
+        # past due rent is paid, but by the tenant in arrears; December's is not due yet
+        today = self.accounts[0]._local_today()
+        past = rent.filtered(lambda charge: charge.invoice_date_due < today)
+        in_arrears = past.filtered(lambda charge: charge.account_id.balance < 0)
+        self.assertTrue(in_arrears)
+        self.assertEqual(set(in_arrears.mapped("payment_state")), {"not_paid"})
+        self.assertEqual(set((past - in_arrears).mapped("state")), {"paid"})
+        self.assertEqual(set((rent - past).mapped("state")), {"invoiced"})
+
+    def test_common_areas_apportioned_for_the_last_full_month(self):
+        first, last = demo.last_full_month(*self._span())
+        runs = self.env["prepaid.apportionment.run"].search([("site_id", "=", self.site.id)])
+        self.assertEqual(len(runs), len(demo.BUILDINGS))
+        self.assertEqual(set(runs.mapped("state")), {"posted"})
+        common = self.meters.filtered(lambda meter: meter.unit_id.location_type == "building")
+        self.assertEqual(runs.rule_id.meter_ids, common)
+        for run in runs:
+            self.assertEqual((run.period_start, run.period_end), (first, last))
+            start, end = run._span()
+            readings = self.env["prepaid.reading"].search(
+                [
+                    ("meter_id", "in", run.rule_id.meter_ids.ids),
+                    ("timestamp", ">", start),
+                    ("timestamp", "<=", end),
+                ]
+            )
+            consumed = sum(readings.mapped("delta"))
+            self.assertGreater(consumed, 0)
+            self.assertAlmostEqual(run.master_quantity, consumed, 3)
+            self.assertAlmostEqual(sum(run.share_ids.mapped("quantity")), consumed, 3)
+            self.assertAlmostEqual(run.tenants_amount, run.master_amount, 2)
+            building = run.rule_id.scope_id
+            self.assertEqual(run.share_ids.unit_id.building_id, building)
+            vacant = run.share_ids.filtered("skipped")
+            here = self.units.filtered(lambda unit, building=building: unit.building_id == building)
+            self.assertEqual(
+                set(vacant.unit_id.mapped("name")), set(demo.VACANT) & set(here.mapped("name"))
+            )
+            for share in run.share_ids - vacant:
+                self.assertIn(share.ledger_line_id, share.account_id.ledger_line_ids)
+                self.assertEqual(share.ledger_line_id.amount, -share.amount)
+
+    def test_company_tenants_invoiced_for_the_months_over(self):
+        start, end = self._span()
+        first_day, _last_day = demo.span_days(start, end)
+        until = demo.invoice_until(end)
+        month_ends = [
+            day.replace(day=calendar.monthrange(day.year, day.month)[1])
+            for day in self._month_starts(first_day, until - datetime.timedelta(days=1))
+        ]
+        companies = self.accounts.filtered(lambda account: account.partner_id.is_company)
+        self.assertEqual(
+            len(companies), sum(len(t["units"]) for t in demo.tenants() if t["is_company"])
+        )
+        invoices = self.env["account.move"].search(
+            [("prepaid_account_id", "in", self.accounts.ids), ("move_type", "=", "out_invoice")]
+        )
+        self.assertEqual(invoices.prepaid_account_id, companies, "persons are not invoiced yet")
+        self.assertEqual(set(invoices.mapped("state")), {"posted"})
+        self.assertEqual(len(invoices), len(companies) * len(month_ends))
+        for account in companies:
+            mine = invoices.filtered(
+                lambda invoice, account=account: invoice.prepaid_account_id == account
+            )
+            self.assertEqual(sorted(mine.mapped("invoice_date")), month_ends, account.name)
+            # everything the wallet paid before this month is on them, to the cent
+            self.assertFalse(account._uninvoiced_lines(account._period_start_boundary(until)))
+            if account.balance >= 0:
+                self.assertEqual(set(mine.mapped("payment_state")), {"paid"}, account.name)
+        products = invoices.invoice_line_ids.product_id
+        for xmlid in ("product_electricity", "product_property_fee", "product_common_area"):
+            self.assertIn(self.env.ref(f"prepaid_energy.{xmlid}"), products)
 
     def test_books_in_china(self):
         """A fresh database gets the Chinese chart and CNY before the first recharge."""
