@@ -5,6 +5,7 @@ shows the results. Nothing here knows Odoo, a database or a clock: the
 caller passes "now" and the site's local dates and times.
 
 - :func:`projected_run_out`: when a wallet runs out at its recent rate of spending;
+- :func:`fees_over`: what periodic fees weigh in that rate;
 - :func:`daily_series`, :func:`monthly_series`, :func:`year_over_year`: the
   usage charts' series, every day or month present (zero when nothing);
 - :class:`RateLimit`: a sliding window of attempts (binding proofs, switching);
@@ -153,6 +154,28 @@ MIN_COVERED = datetime.timedelta(days=1)
 def days_of(span):
     """A timedelta as an exact Decimal number of days."""
     return Decimal(span.days) + (Decimal(span.seconds) + Decimal(span.microseconds) / 10**6) / 86400
+
+
+def fees_over(fees, covered):
+    """What fees weigh in a spending rate measured over ``covered`` (a timedelta).
+
+    ``fees``: ``(amount, first_day, last_day)`` of the fees deducted meanwhile, the
+    days being the period a fee pays for (a month's property fee, a common-area
+    share of last month) or None for a one-off. A fee is spread evenly over its
+    own period: a month paid in advance on the 1st weighs a 30th a day, not the
+    whole month within a two-week window; a fee for a shorter period than the
+    window and a one-off weigh what they cost.
+    """
+    days = days_of(covered)
+    total = Decimal(0)
+    for amount, first_day, last_day in fees:
+        amount = to_decimal(amount, "fee")
+        if first_day and last_day and last_day >= first_day:
+            period = Decimal((last_day - first_day).days + 1)
+            total += amount * min(days / period, Decimal(1))
+        else:
+            total += amount
+    return total
 
 
 def projected_run_out(available, spent, covered, today, minimum=MIN_COVERED):

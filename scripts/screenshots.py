@@ -279,7 +279,14 @@ def pick_recharge(staff, wanted):
 
 def shot_room_board(browser, staff, args):
     building = pick_building(staff, args.building)
-    [record] = staff.call("prepaid.location", "read", [building], ["display_name", "site_id"])
+    # named as the board's side panel names it: within the site
+    [record] = staff.call(
+        "prepaid.location",
+        "read",
+        [building],
+        ["display_name", "site_id"],
+        context={"prepaid_location_within_site": True},
+    )
     browser.screen(BACKEND)
     browser.use_session(staff)
     browser.open(

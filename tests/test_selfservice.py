@@ -28,6 +28,30 @@ def test_run_out_at_the_rate_of_the_priced_time():
     assert result.date == day(2025, 3, 24)
 
 
+def test_a_month_paid_in_advance_weighs_its_share_of_the_window():
+    # 300.00 for December (31 days) over a 14-day window: 14/31 of it
+    fees = [(D("300.00"), day(2026, 12, 1), day(2026, 12, 31))]
+    assert ss.fees_over(fees, datetime.timedelta(days=14)) == D("300.00") * 14 / 31
+
+
+def test_short_period_and_one_off_fees_weigh_what_they_cost():
+    window = datetime.timedelta(days=14)
+    daily = [(D("2.00"), day(2026, 12, n), day(2026, 12, n)) for n in range(1, 15)]
+    assert ss.fees_over(daily, window) == D("28.00")
+    assert ss.fees_over([(D("50.00"), None, None)], window) == D("50.00")
+    assert ss.fees_over([], window) == 0
+
+
+def test_run_out_with_fees_spread_over_their_month():
+    today = day(2026, 12, 3)
+    window = datetime.timedelta(days=14)
+    # metered 140.00 in 14 days (10.00 a day) and a 30-day fee of 600.00 (20.00 a day)
+    fees = ss.fees_over([(D("600.00"), day(2026, 11, 15), day(2026, 12, 14))], window)
+    result = ss.projected_run_out(D("300.00"), D("140.00") + fees, window, today)
+    assert result.daily_spend == D("30")
+    assert result.days_left == 10
+
+
 def test_run_out_weighs_a_long_pricing_run_by_its_length():
     """One pricing run that booked three days at once is three days of spending."""
     today = day(2025, 3, 15)

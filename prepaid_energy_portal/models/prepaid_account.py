@@ -121,7 +121,7 @@ class PrepaidAccount(models.Model):
 
         The rate is what the priced charges of those days cost over the time they
         cover (a charge covers the intervals of one band in one pricing run), plus
-        the fees deducted meanwhile.
+        the fees deducted meanwhile, each spread over the period it pays for.
         """
         self.ensure_one()
         if self.state != "open":
@@ -130,6 +130,8 @@ class PrepaidAccount(models.Model):
         since = now - datetime.timedelta(days=RUN_OUT_WINDOW_DAYS)
         self.env["prepaid.charge"].flush_model(["account_id", "date_start", "date_end", "amount"])
         self.env["prepaid.ledger.line"].flush_model(["account_id", "kind", "amount", "date"])
+        self.env["prepaid.fee.charge"].flush_model(["ledger_line_id", "period_start", "period_end"])
+        self.env["prepaid.apportionment.share"].flush_model(["ledger_line_id", "period_start"])
         [(charged, first, last)] = self.env.execute_query(
             SQL(
                 "SELECT SUM(amount), MIN(date_start), MAX(date_end) FROM prepaid_charge"
@@ -140,17 +142,25 @@ class PrepaidAccount(models.Model):
         )
         if not charged:
             return None
-        [(fees,)] = self.env.execute_query(
+        # each fee with the period it pays for (a fee charge's, a common-area run's)
+        fees = self.env.execute_query(
             SQL(
-                "SELECT -SUM(amount) FROM prepaid_ledger_line"
-                " WHERE account_id = %s AND kind = 'fee' AND date >= %s",
+                "SELECT -l.amount, COALESCE(c.period_start, s.period_start),"
+                " COALESCE(c.period_end, s.period_end)"
+                " FROM prepaid_ledger_line l"
+                " LEFT JOIN prepaid_fee_charge c ON c.ledger_line_id = l.id"
+                " LEFT JOIN prepaid_apportionment_share s ON s.ledger_line_id = l.id"
+                " WHERE l.account_id = %s AND l.kind = 'fee' AND l.date >= %s",
                 self.id,
                 since,
             )
         )
-        spent = self._to_decimal(self.currency_id.round(charged + (fees or 0.0)))
+        covered = last - first
+        spent = self._to_decimal(charged) + selfservice.fees_over(
+            [(self._to_decimal(amount), start, end) for amount, start, end in fees], covered
+        )
         return selfservice.projected_run_out(
-            self._portal_available(), spent, last - first, self._portal_local_today()
+            self._portal_available(), spent, covered, self._portal_local_today()
         )
 
     def _portal_supply_summary(self):

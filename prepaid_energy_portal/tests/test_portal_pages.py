@@ -68,6 +68,36 @@ class TestPortalPages(PortalCase):
         self.assertAlmostEqual(float(run_out.daily_spend), 9.12, places=2)
         self.assertEqual(run_out.days_left, 29)  # 272.64 / 9.12 = 29.9
 
+    def test_run_out_spreads_a_month_paid_in_advance_over_the_month(self):
+        scheme = self.env["prepaid.fee.scheme"].create(
+            {
+                "name": "Property fee",
+                "fee_type": "property",
+                "basis": "fixed",
+                "amount": 90.0,
+                "periodicity": "monthly",
+                "collection": "wallet",
+                "site_id": self.site.id,
+                "company_id": self.site.company_id.id,
+            }
+        )
+        today = self.account._portal_local_today()
+        subscription = self.env["prepaid.fee.subscription"].create(
+            {
+                "account_id": self.account.id,
+                "scheme_id": scheme.id,
+                "date_start": today.replace(day=1),
+            }
+        )
+        charge = subscription._post_due_charges(until=today)
+        self.assertEqual(len(charge), 1)
+        self.assertTrue(charge.ledger_line_id, "deducted from the wallet")
+        month = (charge.period_end - charge.period_start).days + 1
+        run_out = self.account._portal_run_out()
+        # 9.12 a day metered (72 hours priced), plus 90.00 a month spread over its days:
+        # the 72 hours weigh 3/month of it, not all of it
+        self.assertAlmostEqual(float(run_out.daily_spend), 9.12 + charge.amount / month, places=2)
+
     def test_usage_json_has_the_four_charts(self):
         data, error = self._json(
             f"/my/prepaid/accounts/{self.account.id}/usage", {"utility": "electricity"}
