@@ -263,6 +263,14 @@ class PrepaidDemoLoader(models.AbstractModel):
                 )
                 occupancy.action_activate()
                 occupancies[code] = (tenant, occupancy)
+        # the demo's phone numbers are made up, and may be someone's: no SMS leaves a
+        # demo database (e-mails go to example.com, a reserved domain)
+        partners = self.env["res.partner"].browse(
+            sorted({occupancy.partner_id.id for _tenant, occupancy in occupancies.values()})
+        )
+        self.env["prepaid.notification.preference"].create(
+            [{"partner_id": partner.id, "sms_enabled": False} for partner in partners]
+        )
         return occupancies
 
     @api.model

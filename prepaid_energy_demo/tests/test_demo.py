@@ -228,3 +228,12 @@ class TestDemo(TransactionCase):
             lambda method: method.payment_provider_id == provider
         )
         self.assertTrue(line.payment_account_id, "online top-ups booked as the tenant's advance")
+
+    def test_no_sms_to_the_made_up_numbers(self):
+        tenants = self.accounts.partner_id
+        preferences = self.env["prepaid.notification.preference"].search(
+            [("partner_id", "in", tenants.ids)]
+        )
+        self.assertEqual(preferences.partner_id, tenants)
+        self.assertEqual(set(preferences.mapped("sms_enabled")), {False})
+        self.assertTrue(all(preferences.mapped("email_enabled")))
