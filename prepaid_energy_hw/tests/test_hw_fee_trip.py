@@ -2,68 +2,17 @@
 paying the fee invoices closes it on the next cycle; keep-power and the site setting
 hold it back; a meter in arrears and with fees due closes only once both are cleared."""
 
-import datetime
-
-from odoo import Command, fields
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 
 from .common import HwCase
 
 
 @tagged("post_install", "-at_install")
 class TestHwFeeTrip(HwCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        # fee amounts are gross, like tariffs (the fee invoices check it)
-        cls.env.ref("prepaid_energy.product_property_fee").write(
-            {
-                "taxes_id": [Command.set(cls.tax_included.ids)],
-                "property_account_income_id": cls.revenue.id,
-            }
-        )
-
-    def _overdue_fee_invoices(self, account):
-        """A property fee invoiced for 60 to 31 days ago, due at once: overdue today."""
-        with Form(self.env(user=self.manager)["prepaid.fee.scheme"]) as form:
-            form.name = "Property fee"
-            form.fee_type = "property"
-            form.basis = "fixed"
-            form.amount = 80.0
-            form.periodicity = "monthly"
-            form.collection = "invoice"
-            form.due_days = 0
-        today = fields.Date.today()
-        subscription = (
-            self.env["prepaid.fee.subscription"]
-            .with_user(self.officer)
-            .create(
-                {
-                    "account_id": account.id,
-                    "scheme_id": form.record.id,
-                    "date_start": today - datetime.timedelta(days=60),
-                    "date_end": today - datetime.timedelta(days=31),
-                }
-            )
-        )
-        invoices = subscription._post_due_charges().invoice_id
-        self.assertTrue(invoices)
-        self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
-        self.assertTrue(all(due < today for due in invoices.mapped("invoice_date_due")))
-        account.invalidate_recordset()
-        return invoices
-
-    def _pay(self, invoices):
-        """The tenant pays the fee invoices at the bank, as any receivable."""
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoices.ids
-        ).create({"journal_id": self.bank_journal.id})._create_payments()
-        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
-
     def test_overdue_fees_trip_the_meter_and_paying_them_closes_it(self):
         self.site.trip_on_overdue_fees = True
         account = self.open_metered_account(start=1000, amount=100)
-        invoices = self._overdue_fee_invoices(account)
+        invoices = self.overdue_fee_invoices(account)
         self.assertTrue(account.fee_disconnection_due)
         self.set_register(1010)  # 10 kWh at 0.50: 95.00 left, far from arrears
         self.read_cycle()
@@ -94,7 +43,7 @@ class TestHwFeeTrip(HwCase):
         self.assertFalse(self.meter.paid_but_off_since)
         self.assertFalse(self.meter.paid_but_off)
 
-        self._pay(invoices)
+        self.pay_invoices(invoices)
         account.invalidate_recordset()
         self.assertFalse(account.fee_disconnection_due)
         self.assertFalse(self.sim_meter().relay_closed, "the next cycle closes it")
@@ -116,7 +65,7 @@ class TestHwFeeTrip(HwCase):
 
     def test_site_setting_off_never_trips_for_fees(self):
         account = self.open_metered_account(start=1000, amount=100)
-        self._overdue_fee_invoices(account)
+        self.overdue_fee_invoices(account)
         self.assertTrue(account.has_overdue_fees)
         self.assertFalse(account.fee_disconnection_due, "the site does not trip for fees")
         self.read_cycle()
@@ -137,7 +86,7 @@ class TestHwFeeTrip(HwCase):
         self.site.trip_on_overdue_fees = True
         self.meter.keep_power = True
         account = self.open_metered_account(start=1000, amount=100)
-        self._overdue_fee_invoices(account)
+        self.overdue_fee_invoices(account)
         self.assertTrue(account.fee_disconnection_due)
         self.read_cycle()
         self.read_cycle()
@@ -152,7 +101,7 @@ class TestHwFeeTrip(HwCase):
     def test_arrears_and_fees_close_only_once_both_are_cleared(self):
         self.site.trip_on_overdue_fees = True
         account = self.open_metered_account(start=1000, amount=10)
-        invoices = self._overdue_fee_invoices(account)
+        invoices = self.overdue_fee_invoices(account)
         self.set_register(1100)  # 100 kWh: 50.00 against 10.00 of credit
         self.read_cycle()
         self.assertTrue(account.in_arrears)
@@ -172,7 +121,7 @@ class TestHwFeeTrip(HwCase):
         self.assertFalse(self.sim_meter().relay_closed)
         self.assertEqual(self.applied(), ["trip"])
         # the fees paid: the next cycle closes it
-        self._pay(invoices)
+        self.pay_invoices(invoices)
         self.read_cycle()
         self.assertEqual(self.commands(action="close").policy_code, "fees_cleared")
         self.run_commands()
