@@ -9,23 +9,38 @@ Precedence, first match wins
 Relay closed (or unknown with no recorded opening reason):
 
 1. balance above the disconnection floor (arrears threshold less credit limit
-   and active emergency credit) -> none ``balance_ok``
+   and active emergency credit) and no fees overdue -> none ``balance_ok``
 2. keep-power flag -> none ``keep_power``
 3. protected tenant -> none ``protected_tenant``
-4. grace period since ``arrears_since`` not over -> none ``grace_period``
+4. in arrears and the grace period since ``arrears_since`` not over -> none
+   ``grace_period`` (unless fees are overdue: see below)
 5. inside quiet hours -> none ``quiet_hours`` (postponed, not forgiven)
 6. no-cut day (holiday, or weekend when enabled) -> none ``no_cut_day``
-7. otherwise -> trip ``arrears_trip``
+7. otherwise -> trip ``arrears_trip`` when in arrears, else trip ``fees_trip``
+   (``fees_overdue``: the account's fee invoices are overdue and its site
+   trips for that). Arrears win when both are due: the relay is then open for
+   arrears, and stays open for the fees once the balance is restored.
+
+The fees trip passes the same guards as the arrears trip except the grace
+period: that one runs from ``arrears_since`` and is the wallet's; fees had
+their own grace (the site's grace days) before they counted as overdue.
 
 Relay open (or unknown with a recorded opening reason, which is then trusted):
 
 * opened manually by staff -> none ``manual_trip_stays``: only staff close it;
 * opened for arrears: keep-power -> close ``keep_power_close``; protected
-  tenant -> close ``protected_tenant_close``; balance above the floor (a
-  recharge, emergency credit) -> close ``credit_restored``; otherwise none
-  ``still_in_arrears``;
+  tenant -> close ``protected_tenant_close``; still in arrears -> none
+  ``still_in_arrears``; balance above the floor (a recharge, emergency
+  credit) but fees overdue -> none ``still_fees_due`` (now open for fees);
+  otherwise close ``credit_restored``;
+* opened for fees: keep-power -> close ``keep_power_close``; protected
+  tenant -> close ``protected_tenant_close``; fees still overdue -> none
+  ``still_fees_due``; fees paid but in arrears -> none ``still_in_arrears``
+  (now open for arrears); otherwise close ``fees_cleared``. A relay open for
+  both closes once both are cleared, never in between (no close-then-trip);
 * opened by the meter on overload: if a closed relay would be tripped for
-  arrears right now -> none ``overload_in_arrears``; if the latest trip is the
+  arrears right now -> none ``overload_in_arrears``; for overdue fees -> none
+  ``overload_fees_due``; if the latest trip is the
   (K+1)-th of its calendar day or later -> none ``overload_cap_reached``
   (manual reconnect only); before N minutes have passed -> none
   ``overload_waiting``; otherwise close ``overload_reconnect``;
@@ -58,7 +73,8 @@ RELAY_STATES = (RELAY_CLOSED, RELAY_OPEN, RELAY_UNKNOWN)
 OPEN_ARREARS = "arrears"
 OPEN_OVERLOAD = "overload"
 OPEN_MANUAL = "manual"
-OPEN_REASONS = (OPEN_ARREARS, OPEN_OVERLOAD, OPEN_MANUAL)
+OPEN_FEES = "fees"
+OPEN_REASONS = (OPEN_ARREARS, OPEN_OVERLOAD, OPEN_MANUAL, OPEN_FEES)
 
 # stable decision codes
 BALANCE_OK = "balance_ok"
@@ -78,6 +94,10 @@ OVERLOAD_CAP_REACHED = "overload_cap_reached"
 OVERLOAD_WAITING = "overload_waiting"
 OVERLOAD_RECONNECT = "overload_reconnect"
 OPEN_REASON_UNKNOWN = "open_reason_unknown"
+FEES_TRIP = "fees_trip"
+STILL_FEES_DUE = "still_fees_due"
+FEES_CLEARED = "fees_cleared"
+OVERLOAD_FEES_DUE = "overload_fees_due"
 
 SATURDAY = 5
 
@@ -100,9 +120,10 @@ class PolicyInputs:
     ``overload_trips`` lists when the meter tripped itself on overload;
     ``overload_reconnect_after`` (N) and ``overload_max_reconnects_per_day``
     (K) cap automatic reconnection. ``open_reason`` says why the relay was
-    last opened (arrears, overload, manual) or None when unknown.
+    last opened (arrears, overload, manual, fees) or None when unknown.
     ``arrears_since`` None while in arrears means "from now": the grace
-    period starts at this decision.
+    period starts at this decision. ``fees_overdue``: fee invoices are overdue
+    (after their own grace days) on a site whose fees trip the meter.
     """
 
     balance: Decimal
@@ -121,6 +142,7 @@ class PolicyInputs:
     overload_trips: tuple = ()
     overload_reconnect_after: datetime.timedelta = datetime.timedelta(minutes=5)
     overload_max_reconnects_per_day: int = 3
+    fees_overdue: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "balance", to_decimal(self.balance, "balance"))
@@ -144,7 +166,7 @@ class PolicyInputs:
             raise ValidationError.of(
                 "policy.open_reason", reasons=", ".join(OPEN_REASONS), reason=self.open_reason
             )
-        for name in ("keep_power", "protected_tenant", "no_cut_weekends"):
+        for name in ("keep_power", "protected_tenant", "no_cut_weekends", "fees_overdue"):
             if not isinstance(getattr(self, name), bool):
                 raise ValidationError.of("policy.not_boolean", name=name)
         for day in self.no_cut_dates:
@@ -236,6 +258,9 @@ def _arrears_text(inputs):
     return text
 
 
+FEES_TEXT = "fee invoices overdue"
+
+
 def _above_floor_text(inputs):
     floor = disconnect_floor(inputs.thresholds, inputs.credit)
     return f"balance {_fmt_amount(inputs.balance)} above disconnection floor {_fmt_amount(floor)}"
@@ -274,11 +299,24 @@ def decide(inputs):
 
 def _decide_closed(inputs):
     if not is_in_arrears(inputs.balance, inputs.thresholds, inputs.credit):
+        if inputs.fees_overdue:
+            return _decide_closed_for_fees(inputs)
         return Decision(NONE, _above_floor_text(inputs), BALANCE_OK)
-    blocked = _trip_blocked(inputs)
+    blocked = _trip_blocked(inputs, _arrears_text(inputs))
     if blocked is not None:
+        if blocked.code == GRACE_PERIOD and inputs.fees_overdue:
+            # the grace is the wallet's: overdue fees trip on their own
+            return _decide_closed_for_fees(inputs)
         return blocked
     return Decision(TRIP, f"{_arrears_text(inputs)}{_grace_text(inputs)}: trip", ARREARS_TRIP)
+
+
+def _decide_closed_for_fees(inputs):
+    # the arrears guards but the grace: fees had theirs (grace days) before they were overdue
+    blocked = _trip_blocked(inputs, FEES_TEXT, grace=False)
+    if blocked is not None:
+        return blocked
+    return Decision(TRIP, f"{FEES_TEXT}: trip", FEES_TRIP)
 
 
 def _grace_text(inputs):
@@ -286,35 +324,38 @@ def _grace_text(inputs):
     return f" since {_fmt_time(since)}, grace {_fmt_duration(inputs.grace_period)} over"
 
 
-def _trip_blocked(inputs):
-    """The Decision that keeps an in-arrears relay closed now, or None when a trip is due."""
-    arrears = _arrears_text(inputs)
+def _trip_blocked(inputs, what, grace=True):
+    """The Decision that keeps a relay closed now although ``what`` (arrears, overdue fees)
+    asks for a trip, or None when a trip is due; ``grace``: the arrears grace applies."""
     if inputs.keep_power:
-        return Decision(NONE, f"{arrears}, but keep-power is on: never trip", KEEP_POWER)
+        return Decision(NONE, f"{what}, but keep-power is on: never trip", KEEP_POWER)
     if inputs.protected_tenant:
-        return Decision(
-            NONE, f"{arrears}, but the tenant is protected: never trip", PROTECTED_TENANT
-        )
+        return Decision(NONE, f"{what}, but the tenant is protected: never trip", PROTECTED_TENANT)
     since = inputs.arrears_since or inputs.now
     grace_end = since + inputs.grace_period
-    if inputs.now < grace_end:
+    if grace and inputs.now < grace_end:
         return Decision(
             NONE,
-            f"{arrears} since {_fmt_time(since)}, grace {_fmt_duration(inputs.grace_period)} "
+            f"{what} since {_fmt_time(since)}, grace {_fmt_duration(inputs.grace_period)} "
             f"runs until {_fmt_time(grace_end)}",
             GRACE_PERIOD,
         )
     if in_quiet_hours(inputs.now, inputs.quiet_hours):
         return Decision(
-            NONE, f"{arrears}, trip postponed: quiet hours at {inputs.now:%H:%M}", QUIET_HOURS
+            NONE, f"{what}, trip postponed: quiet hours at {inputs.now:%H:%M}", QUIET_HOURS
         )
     if is_no_cut_day(inputs.now.date(), inputs.no_cut_dates, inputs.no_cut_weekends):
         return Decision(
             NONE,
-            f"{arrears}, trip postponed: {inputs.now:%Y-%m-%d} is a no-cut day",
+            f"{what}, trip postponed: {inputs.now:%Y-%m-%d} is a no-cut day",
             NO_CUT_DAY,
         )
     return None
+
+
+def _fees_trip_due(inputs):
+    """True when a closed relay would be tripped for overdue fees right now."""
+    return inputs.fees_overdue and _trip_blocked(inputs, FEES_TEXT, grace=False) is None
 
 
 def _decide_open(inputs):
@@ -322,8 +363,8 @@ def _decide_open(inputs):
         return Decision(
             NONE, "relay opened manually by staff: only staff may close it", MANUAL_TRIP_STAYS
         )
-    if inputs.open_reason == OPEN_ARREARS:
-        return _decide_open_for_arrears(inputs)
+    if inputs.open_reason in (OPEN_ARREARS, OPEN_FEES):
+        return _decide_open_for_money(inputs)
     if inputs.open_reason == OPEN_OVERLOAD:
         return _decide_open_for_overload(inputs)
     return Decision(
@@ -331,33 +372,57 @@ def _decide_open(inputs):
     )
 
 
-def _decide_open_for_arrears(inputs):
+def _decide_open_for_money(inputs):
+    """A relay we tripped for arrears or overdue fees: it closes once neither is due.
+
+    While one is still due the relay stays open, for that one (the hardware addon
+    stores the new reason of ``still_*``): never closed to be tripped again.
+    """
+    what = "arrears" if inputs.open_reason == OPEN_ARREARS else "overdue fees"
     if inputs.keep_power:
         return Decision(
-            CLOSE, "keep-power is on: close the relay tripped for arrears", KEEP_POWER_CLOSE
+            CLOSE, f"keep-power is on: close the relay tripped for {what}", KEEP_POWER_CLOSE
         )
     if inputs.protected_tenant:
         return Decision(
             CLOSE,
-            "the tenant is protected: close the relay tripped for arrears",
+            f"the tenant is protected: close the relay tripped for {what}",
             PROTECTED_TENANT_CLOSE,
         )
-    if not is_in_arrears(inputs.balance, inputs.thresholds, inputs.credit):
+    in_arrears = is_in_arrears(inputs.balance, inputs.thresholds, inputs.credit)
+    # the reason it was opened for first, so a relay open for both keeps its reason
+    if inputs.open_reason == OPEN_FEES and inputs.fees_overdue:
+        return Decision(NONE, f"{FEES_TEXT}: relay stays open", STILL_FEES_DUE)
+    if in_arrears:
+        return Decision(NONE, f"{_arrears_text(inputs)}: relay stays open", STILL_IN_ARREARS)
+    if inputs.fees_overdue:
         return Decision(
-            CLOSE,
-            f"{_above_floor_text(inputs)}: close the relay tripped for arrears",
-            CREDIT_RESTORED,
+            NONE,
+            f"{_above_floor_text(inputs)}, but {FEES_TEXT}: relay stays open",
+            STILL_FEES_DUE,
         )
-    return Decision(NONE, f"{_arrears_text(inputs)}: relay stays open", STILL_IN_ARREARS)
+    if inputs.open_reason == OPEN_FEES:
+        return Decision(
+            CLOSE, "fee invoices paid: close the relay tripped for overdue fees", FEES_CLEARED
+        )
+    return Decision(
+        CLOSE,
+        f"{_above_floor_text(inputs)}: close the relay tripped for arrears",
+        CREDIT_RESTORED,
+    )
 
 
 def _decide_open_for_overload(inputs):
     in_arrears = is_in_arrears(inputs.balance, inputs.thresholds, inputs.credit)
-    if in_arrears and _trip_blocked(inputs) is None:
+    if in_arrears and _trip_blocked(inputs, _arrears_text(inputs)) is None:
         return Decision(
             NONE,
             f"relay open after overload and {_arrears_text(inputs)}: no reconnect",
             OVERLOAD_IN_ARREARS,
+        )
+    if _fees_trip_due(inputs):
+        return Decision(
+            NONE, f"relay open after overload and {FEES_TEXT}: no reconnect", OVERLOAD_FEES_DUE
         )
     latest = inputs.overload_trips[-1]
     trips_that_day = sum(1 for when in inputs.overload_trips if when.date() == latest.date())

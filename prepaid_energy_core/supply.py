@@ -15,8 +15,10 @@ Two things the disconnection policy (:mod:`policy`) does not know about:
 :func:`decide` puts them in front of :func:`policy.decide`: a schedule's
 off-time trips a closed relay (``schedule_off``) unless keep-power or a
 protected tenant says otherwise, and its on-time closes a relay the schedule
-opened (``schedule_on``) unless the wallet is in arrears, in which case the
-relay stays open for arrears. All datetimes are naive site-local time.
+opened (``schedule_on``) unless the wallet is in arrears or its fees are
+overdue, in which case the relay stays open for arrears (``schedule_in_arrears``)
+or for the fees (``schedule_fees_due``): never closed to be tripped again.
+All datetimes are naive site-local time.
 """
 
 import dataclasses
@@ -35,6 +37,7 @@ OPEN_REASON_LABELS = (
     (policy.OPEN_OVERLOAD, "Overload or malicious load (the meter's protection)"),
     (policy.OPEN_MANUAL, "Staff"),
     (OPEN_SCHEDULE, "Supply schedule"),
+    (policy.OPEN_FEES, "Fees overdue"),
 )
 
 SCHEDULE_OFF = "schedule_off"
@@ -42,13 +45,20 @@ SCHEDULE_ON = "schedule_on"
 SCHEDULE_KEEP_POWER = "schedule_keep_power"
 SCHEDULE_STILL_OFF = "schedule_still_off"
 SCHEDULE_IN_ARREARS = "schedule_in_arrears"
+SCHEDULE_FEES_DUE = "schedule_fees_due"
 #: decisions that trip, with the reason the relay is then open for
 TRIP_REASONS = {
     policy.ARREARS_TRIP: policy.OPEN_ARREARS,
+    policy.FEES_TRIP: policy.OPEN_FEES,
     SCHEDULE_OFF: OPEN_SCHEDULE,
 }
-#: decisions that leave the relay open but change why it is open
-REASON_CHANGES = {SCHEDULE_IN_ARREARS: policy.OPEN_ARREARS}
+#: decisions that leave the relay open but (may) change why it is open
+REASON_CHANGES = {
+    SCHEDULE_IN_ARREARS: policy.OPEN_ARREARS,
+    SCHEDULE_FEES_DUE: policy.OPEN_FEES,
+    policy.STILL_IN_ARREARS: policy.OPEN_ARREARS,
+    policy.STILL_FEES_DUE: policy.OPEN_FEES,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,12 +205,17 @@ def _decide_open_for_schedule(inputs, supply_is_on, schedule_name):
         return policy.Decision(
             policy.NONE, f"supply schedule {schedule_name}: still off", SCHEDULE_STILL_OFF
         )
-    if is_in_arrears(inputs.balance, inputs.thresholds, inputs.credit) and not (
-        inputs.keep_power or inputs.protected_tenant
-    ):
+    held = not (inputs.keep_power or inputs.protected_tenant)
+    if held and is_in_arrears(inputs.balance, inputs.thresholds, inputs.credit):
         return policy.Decision(
             policy.NONE,
             "supply schedule is on again, but the account is in arrears: relay stays open",
             SCHEDULE_IN_ARREARS,
+        )
+    if held and inputs.fees_overdue:
+        return policy.Decision(
+            policy.NONE,
+            "supply schedule is on again, but fee invoices are overdue: relay stays open",
+            SCHEDULE_FEES_DUE,
         )
     return policy.Decision(policy.CLOSE, "supply schedule: supply on again", SCHEDULE_ON)

@@ -225,6 +225,161 @@ def test_overload_in_arrears_is_not_reconnected():
     assert decide(keep).action == "close"
 
 
+# --------------------------------------------------------------------------- overdue fees
+
+
+def fees(**changes):
+    """A wallet in credit (10.00 above the 0.00 floor) whose fee invoices are overdue."""
+    return inputs(**{"balance": D("10"), "arrears_since": None, "fees_overdue": True, **changes})
+
+
+def test_fees_default_to_not_overdue():
+    plain = PolicyInputs(balance=D("10"), thresholds=THRESHOLDS, now=MONDAY_2PM)
+    assert plain.fees_overdue is False
+    assert decide(inputs(balance=D("10"))).code == policy.BALANCE_OK
+
+
+def test_overdue_fees_trip_a_wallet_in_credit():
+    decision = decide(fees())
+    assert (decision.action, decision.code) == ("trip", policy.FEES_TRIP)
+    assert decision.reason == "fee invoices overdue: trip"
+    # not due: the balance alone decides, as before
+    assert decide(fees(fees_overdue=False)).code == policy.BALANCE_OK
+
+
+def test_fees_trip_has_the_arrears_guards_but_not_the_arrears_grace():
+    assert decide(fees(keep_power=True)).code == policy.KEEP_POWER
+    assert decide(fees(protected_tenant=True)).code == policy.PROTECTED_TENANT
+    # 14:00 is inside 13:00-15:00
+    quiet = decide(fees(quiet_hours=((dt.time(13), dt.time(15)),)))
+    assert (quiet.action, quiet.code) == ("none", policy.QUIET_HOURS)
+    assert quiet.reason == "fee invoices overdue, trip postponed: quiet hours at 14:00"
+    assert decide(fees(no_cut_dates={dt.date(2026, 1, 5)})).code == policy.NO_CUT_DAY
+    # 2026-01-10 is a Saturday
+    saturday = fees(now=dt.datetime(2026, 1, 10, 14, 0), no_cut_weekends=True)
+    assert decide(saturday).code == policy.NO_CUT_DAY
+    # the 2 h grace runs from arrears_since (the wallet's); fees had their own grace days
+    assert decide(fees(grace_period=dt.timedelta(hours=48))).code == policy.FEES_TRIP
+
+
+def test_in_arrears_and_fees_due_trips_for_arrears_or_for_fees_in_the_grace():
+    both = fees(balance=D("-3.20"), arrears_since=dt.datetime(2026, 1, 5, 10, 0))
+    # arrears since 10:00 + 2 h = 12:00 < 14:00: the arrears trip wins
+    assert decide(both).code == policy.ARREARS_TRIP
+    # arrears since 13:00 + 2 h = 15:00 > 14:00: the wallet's grace, but the fees trip
+    in_grace = dataclasses.replace(both, arrears_since=dt.datetime(2026, 1, 5, 13, 0))
+    assert decide(in_grace).code == policy.FEES_TRIP
+    assert decide(dataclasses.replace(in_grace, fees_overdue=False)).code == policy.GRACE_PERIOD
+    # the other guards hold both back
+    assert decide(dataclasses.replace(in_grace, keep_power=True)).code == policy.KEEP_POWER
+
+
+def test_relay_open_for_fees_stays_open_until_paid_then_closes():
+    still = decide(fees(relay="open", open_reason="fees"))
+    assert (still.action, still.code) == ("none", policy.STILL_FEES_DUE)
+    assert still.reason == "fee invoices overdue: relay stays open"
+    # trusted on an unknown relay too, like an arrears trip
+    unknown = decide(fees(relay="unknown", open_reason="fees"))
+    assert unknown.code == policy.STILL_FEES_DUE
+    paid = decide(fees(relay="open", open_reason="fees", fees_overdue=False))
+    assert (paid.action, paid.code) == ("close", policy.FEES_CLEARED)
+    assert paid.reason == "fee invoices paid: close the relay tripped for overdue fees"
+
+
+def test_closing_is_never_postponed_for_fees_nor_held_by_a_guard():
+    paid = fees(relay="open", open_reason="fees", fees_overdue=False)
+    quiet = dataclasses.replace(paid, quiet_hours=((dt.time(13), dt.time(15)),))
+    assert decide(quiet).action == "close"
+    keep = decide(fees(relay="open", open_reason="fees", keep_power=True))
+    assert (keep.action, keep.code) == ("close", policy.KEEP_POWER_CLOSE)
+    assert "tripped for overdue fees" in keep.reason
+    protected = decide(fees(relay="open", open_reason="fees", protected_tenant=True))
+    assert (protected.action, protected.code) == ("close", policy.PROTECTED_TENANT_CLOSE)
+
+
+def test_open_for_fees_and_in_arrears_closes_only_once_both_are_cleared():
+    broke = {"relay": "open", "open_reason": "fees", "balance": D("-3.20")}
+    # both due: stays open for the fees it was opened for
+    assert decide(fees(**broke)).code == policy.STILL_FEES_DUE
+    # fees paid, still -3.20 below 0.00: stays open, now for arrears
+    unpaid = decide(fees(**broke, fees_overdue=False))
+    assert (unpaid.action, unpaid.code) == ("none", policy.STILL_IN_ARREARS)
+    # a recharge to +10.00 but the fees still overdue: no close
+    assert decide(fees(relay="open", open_reason="fees")).action == "none"
+
+
+def test_open_for_arrears_with_fees_due_closes_only_once_both_are_cleared():
+    opened = {"relay": "open", "open_reason": "arrears"}
+    # recharged to +10.00 (above the 0.00 floor) but the fees are overdue: stays open
+    recharged = decide(fees(**opened))
+    assert (recharged.action, recharged.code) == ("none", policy.STILL_FEES_DUE)
+    assert recharged.reason == (
+        "balance 10.00 above disconnection floor 0.00, but fee invoices overdue: relay stays open"
+    )
+    assert decide(fees(**opened, balance=D("-1"))).code == policy.STILL_IN_ARREARS
+    # both cleared: the arrears close
+    assert decide(fees(**opened, fees_overdue=False)).code == policy.CREDIT_RESTORED
+
+
+def test_overload_with_fees_due_is_not_reconnected():
+    trip = dt.datetime(2026, 1, 5, 9, 0)
+    # 09:00 + 10 min passed: without fees it reconnects
+    assert decide(overload([trip], MONDAY_2PM)).code == policy.OVERLOAD_RECONNECT
+    due = decide(overload([trip], MONDAY_2PM, fees_overdue=True))
+    assert (due.action, due.code) == ("none", policy.OVERLOAD_FEES_DUE)
+    # the arrears grace does not hold the fees back (arrears since 13:00 + 2 h = 15:00)
+    in_grace = overload(
+        [trip], MONDAY_2PM, balance=D("-3.20"), arrears_since=dt.datetime(2026, 1, 5, 13, 0)
+    )
+    assert decide(in_grace).code == policy.OVERLOAD_RECONNECT
+    assert decide(dataclasses.replace(in_grace, fees_overdue=True)).code == (
+        policy.OVERLOAD_FEES_DUE
+    )
+    # a guard that would hold a fees trip back lets the reconnect go
+    keep = overload([trip], MONDAY_2PM, fees_overdue=True, keep_power=True)
+    assert decide(keep).code == policy.OVERLOAD_RECONNECT
+    night = overload(
+        [trip], MONDAY_2PM, fees_overdue=True, quiet_hours=((dt.time(13), dt.time(15)),)
+    )
+    assert decide(night).code == policy.OVERLOAD_RECONNECT
+
+
+def test_manual_trip_stays_whatever_the_fees():
+    for overdue in (True, False):
+        decision = decide(fees(relay="open", open_reason="manual", fees_overdue=overdue))
+        assert decision.code == policy.MANUAL_TRIP_STAYS
+
+
+def test_no_flapping_over_a_fee_and_arrears_episode():
+    """Walk one meter through the episode, applying each decision to the relay as the
+    hardware addon does (trip: open for its reason; still_*: the new reason)."""
+    reasons = {policy.STILL_FEES_DUE: "fees", policy.STILL_IN_ARREARS: "arrears"}
+    trip_reasons = {policy.FEES_TRIP: "fees", policy.ARREARS_TRIP: "arrears"}
+    relay, reason, actions = "closed", None, []
+    # (balance, fees overdue) at each cycle
+    steps = [
+        (D("10"), True),  # fees overdue: trip for fees
+        (D("-3.20"), True),  # also in arrears: stays open
+        (D("-3.20"), False),  # fees paid, still in arrears: stays open (for arrears)
+        (D("-3.20"), True),  # a new fee overdue: still open
+        (D("10"), True),  # recharged, fees overdue: still open (for fees)
+        (D("10"), False),  # both cleared: close
+        (D("10"), False),  # nothing more
+    ]
+    for balance, overdue in steps:
+        decision = decide(
+            fees(balance=balance, fees_overdue=overdue, relay=relay, open_reason=reason)
+        )
+        actions.append(decision.action)
+        if decision.action == "trip":
+            relay, reason = "open", trip_reasons[decision.code]
+        elif decision.action == "close":
+            relay, reason = "closed", None
+        else:
+            reason = reasons.get(decision.code, reason)
+    assert actions == ["trip", "none", "none", "none", "none", "close", "none"]
+
+
 # --------------------------------------------------------------------------- helpers, bad input
 
 
@@ -314,6 +469,7 @@ def policy_inputs(draw):
             st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(hours=1))
         ),
         overload_max_reconnects_per_day=draw(st.integers(0, 4)),
+        fees_overdue=draw(rarely_true),
     )
 
 
@@ -330,11 +486,19 @@ def test_property_safety_rules(given_inputs):
         assert not is_no_cut_day(
             given_inputs.now.date(), given_inputs.no_cut_dates, given_inputs.no_cut_weekends
         )
-        assert given_inputs.balance <= disconnect_floor(
+        assert given_inputs.fees_overdue or given_inputs.balance <= disconnect_floor(
             given_inputs.thresholds, given_inputs.credit
         )
+        assert decision.code in (policy.ARREARS_TRIP, policy.FEES_TRIP)
     if given_inputs.open_reason == "manual" and given_inputs.relay != "closed":
         assert decision.action != "close"
+    if decision.action == "close" and given_inputs.open_reason in ("arrears", "fees"):
+        # never closed while something would keep it open, unless a guard says power
+        guarded = given_inputs.keep_power or given_inputs.protected_tenant
+        in_arrears = given_inputs.balance <= disconnect_floor(
+            given_inputs.thresholds, given_inputs.credit
+        )
+        assert guarded or not (given_inputs.fees_overdue or in_arrears)
 
 
 @settings(max_examples=200)
@@ -349,6 +513,7 @@ def test_property_each_guard_alone_prevents_a_trip(given_inputs, shortfall, guar
     due = dataclasses.replace(
         given_inputs,
         relay="closed",
+        fees_overdue=False,
         balance=floor - shortfall,
         keep_power=False,
         protected_tenant=False,
@@ -358,6 +523,39 @@ def test_property_each_guard_alone_prevents_a_trip(given_inputs, shortfall, guar
         no_cut_weekends=False,
     )
     assert decide(due).action == "trip"
+    now = due.now
+    if guard == "quiet":
+        start = (now - dt.timedelta(minutes=1)).time()
+        end = (now + dt.timedelta(minutes=1)).time()
+        guarded = dataclasses.replace(due, quiet_hours=((start, end),))
+    elif guard == "holiday":
+        guarded = dataclasses.replace(due, no_cut_dates={now.date()})
+    else:
+        guarded = dataclasses.replace(due, **{guard: True})
+    assert decide(guarded).action == "none"
+
+
+@settings(max_examples=200)
+@given(
+    policy_inputs(),
+    st.decimals(min_value=D("0.01"), max_value=100, places=2),
+    st.sampled_from(["keep_power", "protected_tenant", "quiet", "holiday"]),
+)
+def test_property_each_guard_alone_prevents_a_fees_trip(given_inputs, surplus, guard):
+    """A wallet in credit with fees overdue trips; one guard alone holds it back."""
+    floor = disconnect_floor(given_inputs.thresholds, given_inputs.credit)
+    due = dataclasses.replace(
+        given_inputs,
+        relay="closed",
+        fees_overdue=True,
+        balance=floor + surplus,
+        keep_power=False,
+        protected_tenant=False,
+        quiet_hours=(),
+        no_cut_dates=frozenset(),
+        no_cut_weekends=False,
+    )
+    assert decide(due).code == policy.FEES_TRIP  # whatever the arrears grace period
     now = due.now
     if guard == "quiet":
         start = (now - dt.timedelta(minutes=1)).time()

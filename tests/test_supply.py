@@ -96,6 +96,42 @@ def test_schedule_on_closes_what_it_opened_unless_in_arrears():
     assert supply.REASON_CHANGES[broke.code] == policy.OPEN_ARREARS
 
 
+def test_schedule_on_keeps_open_for_overdue_fees():
+    opened = {"relay": policy.RELAY_OPEN, "fees_overdue": True}
+    by_schedule = {"opened_by_schedule": True}
+    # balance 10.00 above the 0.00 floor, but the fees are overdue: no close then trip
+    due = supply.decide(inputs(**opened), True, None, **by_schedule)
+    assert (due.action, due.code) == (policy.NONE, supply.SCHEDULE_FEES_DUE)
+    assert supply.REASON_CHANGES[due.code] == policy.OPEN_FEES
+    # in arrears too: open for arrears (the wallet's trip comes first, as when closed)
+    both = supply.decide(inputs(balance=Decimal("-1"), **opened), True, None, **by_schedule)
+    assert both.code == supply.SCHEDULE_IN_ARREARS
+    # keep-power closes it whatever is due
+    keep = supply.decide(inputs(keep_power=True, **opened), True, None, **by_schedule)
+    assert keep.code == supply.SCHEDULE_ON
+
+
+def test_relay_open_for_fees_is_not_closed_by_a_schedule():
+    open_for_fees = {"relay": policy.RELAY_OPEN, "open_reason": policy.OPEN_FEES}
+    for supply_is_on in (True, False):
+        still = supply.decide(inputs(fees_overdue=True, **open_for_fees), supply_is_on, "L")
+        assert (still.action, still.code) == (policy.NONE, policy.STILL_FEES_DUE)
+    paid = supply.decide(inputs(**open_for_fees), True, None)
+    assert (paid.action, paid.code) == (policy.CLOSE, policy.FEES_CLEARED)
+
+
+def test_fees_trip_is_remembered_as_fees():
+    decision = supply.decide(inputs(fees_overdue=True), True)
+    assert decision.code == policy.FEES_TRIP
+    assert supply.TRIP_REASONS[decision.code] == policy.OPEN_FEES
+    assert supply.REASON_CHANGES[policy.STILL_IN_ARREARS] == policy.OPEN_ARREARS
+    assert supply.policy_open_reason(policy.OPEN_FEES) == policy.OPEN_FEES
+    assert dict(supply.OPEN_REASON_LABELS)[policy.OPEN_FEES] == "Fees overdue"
+    # a schedule's off time trips a closed relay for the schedule, fees or not
+    off = supply.decide(inputs(fees_overdue=True), False, "Lights-out")
+    assert off.code == supply.SCHEDULE_OFF
+
+
 def test_without_schedule_the_core_policy_decides():
     assert supply.decide(inputs(balance=Decimal("-1")), True).code == policy.ARREARS_TRIP
     assert supply.decide(inputs(), True).code == policy.BALANCE_OK

@@ -479,7 +479,7 @@ class PrepaidMeter(models.Model):
         )
         if not meters:
             return self.env["prepaid.meter.command"]
-        context = PolicyContext(self.env, now)
+        context = PolicyContext(self.env, now, meters)
         pending = meters._hw_open_supply_commands()
         rows, changes, to_queue = {}, [], []
         for meter in meters:
@@ -602,9 +602,12 @@ class PrepaidMeter(models.Model):
     # ------------------------------------------------------------------ paid but still off
 
     def _hw_check_paid_but_off(self, now):
-        """Open account, positive balance, relay read open too long: flag it and tell staff."""
+        """Open account, positive balance, relay read open too long: flag it and tell staff.
+
+        Overdue fees that trip the meter are not paid: such a meter is off for them."""
         flagged, cleared = self.browse(), self.browse()
         since_rows = {}
+        fees_due = set(self.account_id.filtered("fee_disconnection_due").ids)
         for meter in self:
             account = meter.account_id
             paid_off = (
@@ -612,6 +615,7 @@ class PrepaidMeter(models.Model):
                 and account.state == "open"
                 and account.balance > 0
                 and not account.in_arrears
+                and account.id not in fees_due
             )
             if not paid_off:
                 if meter.paid_but_off_since or meter.paid_but_off:

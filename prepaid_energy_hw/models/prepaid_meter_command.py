@@ -57,7 +57,12 @@ class PrepaidMeterCommand(models.Model):
     recharge_id = fields.Many2one("prepaid.recharge", readonly=True, index="btree_not_null")
     batch_ref = fields.Char(string="Batch task", readonly=True)
     open_reason = fields.Selection(
-        [("arrears", "Arrears"), ("manual", "Staff"), ("schedule", "Supply schedule")],
+        [
+            ("arrears", "Arrears"),
+            ("manual", "Staff"),
+            ("schedule", "Supply schedule"),
+            ("fees", "Fees overdue"),
+        ],
         readonly=True,
         help="Why the relay is open once this trip is done.",
     )

@@ -3,4 +3,5 @@ from . import test_hw_board_tour
 from . import test_hw_cycle
 from . import test_hw_durability
 from . import test_hw_faults
+from . import test_hw_fee_trip
 from . import test_hw_meter_billing

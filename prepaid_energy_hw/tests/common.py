@@ -10,8 +10,9 @@ so the cursors the runner opens for its durable journal share the test transacti
 import datetime
 from decimal import Decimal
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.addons.prepaid_energy.tests.test_money_common import MoneyCase
+from odoo.tests import Form
 
 from prepaid_energy_core import commands as core_commands
 from prepaid_energy_core.simulator.faults import FaultPlan
@@ -156,3 +157,48 @@ class HwCase(MoneyCase):
     def runner_triggered(self):
         cron = self.env.ref("prepaid_energy_hw.ir_cron_prepaid_run_commands")
         return self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+
+    def overdue_fee_invoices(self, account):
+        """A property fee invoiced for 60 to 31 days ago, due at once: overdue today."""
+        # fee amounts are gross, like tariffs (the fee invoices check it)
+        self.env.ref("prepaid_energy.product_property_fee").write(
+            {
+                "taxes_id": [Command.set(self.tax_included.ids)],
+                "property_account_income_id": self.revenue.id,
+            }
+        )
+        with Form(self.env(user=self.manager)["prepaid.fee.scheme"]) as form:
+            form.name = "Property fee"
+            form.fee_type = "property"
+            form.basis = "fixed"
+            form.amount = 80.0
+            form.periodicity = "monthly"
+            form.collection = "invoice"
+            form.due_days = 0
+        today = fields.Date.today()
+        subscription = (
+            self.env["prepaid.fee.subscription"]
+            .with_user(self.officer)
+            .create(
+                {
+                    "account_id": account.id,
+                    "scheme_id": form.record.id,
+                    "date_start": today - datetime.timedelta(days=60),
+                    "date_end": today - datetime.timedelta(days=31),
+                }
+            )
+        )
+        invoices = subscription._post_due_charges().invoice_id
+        self.assertTrue(invoices)
+        self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
+        self.assertTrue(all(due < today for due in invoices.mapped("invoice_date_due")))
+        account.invalidate_recordset()
+        return invoices
+
+    def pay_invoices(self, invoices):
+        """The tenant pays the fee invoices at the bank, as any receivable."""
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoices.ids
+        ).create({"journal_id": self.bank_journal.id})._create_payments()
+        self.assertEqual(set(invoices.mapped("payment_state")), {"paid"})
+        invoices.prepaid_fee_account_id.invalidate_recordset()

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 
 from prepaid_energy_core import commands as core_commands
 from prepaid_energy_core import selfservice
+from prepaid_energy_core.policy import OPEN_FEES
 
 from .prepaid_meter_command import TENANT
 
@@ -32,6 +33,13 @@ class PrepaidMeter(models.Model):
             if self.relay_state == "open":
                 return "off"
         return super()._portal_supply_state()
+
+    def _portal_supply_label(self):
+        """Off for overdue fees says so: a recharge does not bring that supply back."""
+        label = super()._portal_supply_label()
+        if self._portal_supply_state() == "off" and self.relay_open_reason == OPEN_FEES:
+            return self.env._("%(state)s: fees overdue", state=label)
+        return label
 
     def _portal_tenant_asked(self, event):
         """The tenant's own switch is no news for them: the trip they asked for, the
@@ -155,6 +163,10 @@ class PrepaidMeter(models.Model):
             "switch.keep_power": self.env._("This meter's supply is kept on: it cannot be cut."),
             "switch.already_off": self.env._("The supply is already off."),
             "switch.already_on": self.env._("The supply is already on."),
+            "switch.fees_overdue": self.env._(
+                "The supply was cut off because fee invoices are overdue: it comes back on "
+                "once they are paid."
+            ),
             "switch.not_yours": self.env._(
                 "The supply was cut off by %(reason)s, not by you: only a recharge or our staff "
                 "restore it.",
@@ -165,7 +177,12 @@ class PrepaidMeter(models.Model):
             "switch.in_arrears": self.env._(
                 "The account has run out: recharge first, then switch the supply back on."
             ),
-        }[refusal.code]
+        }[self._portal_refusal_code(refusal)]
+
+    def _portal_refusal_code(self, refusal):
+        if refusal.code == "switch.not_yours" and refusal.params.get("reason") == OPEN_FEES:
+            return "switch.fees_overdue"  # paying the fees, not a recharge, restores it
+        return refusal.code
 
     # ------------------------------------------------------------------ paid but still off
 

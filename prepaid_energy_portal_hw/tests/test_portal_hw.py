@@ -170,6 +170,30 @@ class TestPortalHw(HwCase, HttpCase):
         self.assertFalse(self.commands(origin="tenant"))
         self.assertTrue(account.in_arrears)
 
+    def test_a_fees_trip_says_so_and_only_paying_the_fees_restores_it(self):
+        self.site.trip_on_overdue_fees = True
+        account = self.open_metered_account(amount=100)
+        invoices = self.overdue_fee_invoices(account)
+        self.read_cycle()
+        self._settle()
+        self.assertFalse(self.sim_meter().relay_closed)
+        self.assertEqual(self.meter.relay_open_reason, "fees")
+        self.authenticate("dora", "dora")
+        self.assertIn("Power off: fees overdue", self._page(account.access_url))
+        refused = self._switch("on")
+        self.assertIn("fee invoices are overdue", refused)
+        self.assertNotIn("only a recharge", refused)
+        self.assertFalse(self.commands(origin="tenant"))
+        # a wallet in credit with its fees unpaid is not "paid but still off"
+        self.read_cycle()
+        self.assertFalse(self.meter.paid_but_off)
+        self.assertFalse(self._told("paid_but_off", account))
+        self.pay_invoices(invoices)
+        self.read_cycle()
+        self._settle()
+        self.assertTrue(self.sim_meter().relay_closed)
+        self.assertIn("Power on", self._page(account.access_url))
+
     def test_switched_off_by_the_tenant_then_in_arrears_stays_off(self):
         account = self.open_metered_account(amount=20)
         self.read_cycle()
