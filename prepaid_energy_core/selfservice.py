@@ -156,26 +156,31 @@ def days_of(span):
     return Decimal(span.days) + (Decimal(span.seconds) + Decimal(span.microseconds) / 10**6) / 86400
 
 
-def fees_over(fees, covered):
-    """What fees weigh in a spending rate measured over ``covered`` (a timedelta).
+def fees_over(fees, first_day, last_day, covered):
+    """What fees weigh in a spending rate measured over ``covered`` (a timedelta)
+    within the days ``first_day`` .. ``last_day``.
 
-    ``fees``: ``(amount, first_day, last_day)`` of the fees deducted meanwhile, the
+    ``fees``: ``(amount, period_start, period_end)`` of the account's fees, the
     days being the period a fee pays for (a month's property fee, a common-area
-    share of last month) or None for a one-off. A fee is spread evenly over its
-    own period: a month paid in advance on the 1st weighs a 30th a day, not the
-    whole month within a two-week window; a fee for a shorter period than the
-    window and a one-off weigh what they cost.
+    share of last month), or None for a one-off. A fee weighs the days its period
+    shares with the window, as a part of its period: a month paid on the 1st
+    weighs a 30th a day wherever the window falls, a backlog of past months
+    posted today nothing; a one-off weighs what it cost. The result is that
+    daily rate over ``covered``.
     """
-    days = days_of(covered)
+    window = Decimal((last_day - first_day).days + 1)
+    if window <= 0:
+        return Decimal(0)
     total = Decimal(0)
-    for amount, first_day, last_day in fees:
+    for amount, period_start, period_end in fees:
         amount = to_decimal(amount, "fee")
-        if first_day and last_day and last_day >= first_day:
-            period = Decimal((last_day - first_day).days + 1)
-            total += amount * min(days / period, Decimal(1))
+        if period_start and period_end and period_end >= period_start:
+            shared = (min(period_end, last_day) - max(period_start, first_day)).days + 1
+            if shared > 0:
+                total += amount * shared / ((period_end - period_start).days + 1)
         else:
             total += amount
-    return total
+    return total * days_of(covered) / window
 
 
 def projected_run_out(available, spent, covered, today, minimum=MIN_COVERED):

@@ -28,26 +28,33 @@ def test_run_out_at_the_rate_of_the_priced_time():
     assert result.date == day(2025, 3, 24)
 
 
-def test_a_month_paid_in_advance_weighs_its_share_of_the_window():
-    # 300.00 for December (31 days) over a 14-day window: 14/31 of it
-    fees = [(D("300.00"), day(2026, 12, 1), day(2026, 12, 31))]
-    assert ss.fees_over(fees, datetime.timedelta(days=14)) == D("300.00") * 14 / 31
+def test_fees_weigh_the_days_their_period_shares_with_the_window():
+    two_weeks = datetime.timedelta(days=14)
+    first, last = day(2026, 11, 20), day(2026, 12, 3)  # 14 days
+    november = (D("300.00"), day(2026, 11, 1), day(2026, 11, 30))  # 11 days in the window
+    december = (D("310.00"), day(2026, 12, 1), day(2026, 12, 31))  # 3 days in the window
+    september = (D("300.00"), day(2026, 9, 1), day(2026, 9, 30))  # a backlog posted today
+    # 300 * 11/30 + 310 * 3/31 = 110 + 30 = 140 over the 14 days: 10.00 a day
+    assert ss.fees_over([november, december, september], first, last, two_weeks) == D("140")
+    # over 3 days of priced time, that rate weighs 30.00
+    assert ss.fees_over([november, december], first, last, datetime.timedelta(days=3)) == D(30)
 
 
-def test_short_period_and_one_off_fees_weigh_what_they_cost():
-    window = datetime.timedelta(days=14)
-    daily = [(D("2.00"), day(2026, 12, n), day(2026, 12, n)) for n in range(1, 15)]
-    assert ss.fees_over(daily, window) == D("28.00")
-    assert ss.fees_over([(D("50.00"), None, None)], window) == D("50.00")
-    assert ss.fees_over([], window) == 0
+def test_one_off_fees_weigh_what_they_cost_and_no_fees_nothing():
+    first, last = day(2026, 11, 20), day(2026, 12, 3)
+    two_weeks = datetime.timedelta(days=14)
+    assert ss.fees_over([(D("50.00"), None, None)], first, last, two_weeks) == D("50")
+    assert ss.fees_over([], first, last, two_weeks) == 0
 
 
 def test_run_out_with_fees_spread_over_their_month():
     today = day(2026, 12, 3)
-    window = datetime.timedelta(days=14)
-    # metered 140.00 in 14 days (10.00 a day) and a 30-day fee of 600.00 (20.00 a day)
-    fees = ss.fees_over([(D("600.00"), day(2026, 11, 15), day(2026, 12, 14))], window)
-    result = ss.projected_run_out(D("300.00"), D("140.00") + fees, window, today)
+    two_weeks = datetime.timedelta(days=14)
+    # metered 140.00 in 14 days (10.00 a day) and 600.00 for a 30-day period that
+    # covers the whole window (20.00 a day)
+    fee = (D("600.00"), day(2026, 11, 15), day(2026, 12, 14))
+    fees = ss.fees_over([fee], day(2026, 11, 20), today, two_weeks)
+    result = ss.projected_run_out(D("300.00"), D("140.00") + fees, two_weeks, today)
     assert result.daily_spend == D("30")
     assert result.days_left == 10
 

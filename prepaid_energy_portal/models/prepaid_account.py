@@ -121,7 +121,7 @@ class PrepaidAccount(models.Model):
 
         The rate is what the priced charges of those days cost over the time they
         cover (a charge covers the intervals of one band in one pricing run), plus
-        the fees deducted meanwhile, each spread over the period it pays for.
+        the fees for those days, each spread over the period it pays for.
         """
         self.ensure_one()
         if self.state != "open":
@@ -142,26 +142,39 @@ class PrepaidAccount(models.Model):
         )
         if not charged:
             return None
-        # each fee with the period it pays for (a fee charge's, a common-area run's)
+        # the fees whose period meets the window (whenever they were posted), each with
+        # the period it pays for (a fee charge's, a common-area run's); one-offs posted
+        # in the window
+        today = self._portal_local_today()
+        first_day = today - datetime.timedelta(days=RUN_OUT_WINDOW_DAYS - 1)
         fees = self.env.execute_query(
             SQL(
-                "SELECT -l.amount, COALESCE(c.period_start, s.period_start),"
-                " COALESCE(c.period_end, s.period_end)"
+                "SELECT -l.amount, p.period_start, p.period_end"
                 " FROM prepaid_ledger_line l"
-                " LEFT JOIN prepaid_fee_charge c ON c.ledger_line_id = l.id"
-                " LEFT JOIN prepaid_apportionment_share s ON s.ledger_line_id = l.id"
-                " WHERE l.account_id = %s AND l.kind = 'fee' AND l.date >= %s",
-                self.id,
-                since,
+                " LEFT JOIN LATERAL ("
+                "   SELECT c.period_start, c.period_end FROM prepaid_fee_charge c"
+                "    WHERE c.ledger_line_id = l.id"
+                "   UNION ALL"
+                "   SELECT s.period_start, s.period_end FROM prepaid_apportionment_share s"
+                "    WHERE s.ledger_line_id = l.id"
+                " ) p ON TRUE"
+                " WHERE l.account_id = %(account)s AND l.kind = 'fee'"
+                "   AND (p.period_end >= %(first)s AND p.period_start <= %(today)s"
+                "        OR p.period_start IS NULL AND l.date >= %(since)s)",
+                account=self.id,
+                first=first_day,
+                today=today,
+                since=since,
             )
         )
         covered = last - first
         spent = self._to_decimal(charged) + selfservice.fees_over(
-            [(self._to_decimal(amount), start, end) for amount, start, end in fees], covered
+            [(self._to_decimal(amount), start, end) for amount, start, end in fees],
+            first_day,
+            today,
+            covered,
         )
-        return selfservice.projected_run_out(
-            self._portal_available(), spent, covered, self._portal_local_today()
-        )
+        return selfservice.projected_run_out(self._portal_available(), spent, covered, today)
 
     def _portal_supply_summary(self):
         """``[(meter, supply state)]`` of the account's meters, supply on/off/unknown."""

@@ -1,6 +1,7 @@
 """Every tenant page renders for a tenant with several meters, with the right figures."""
 
 import csv
+import datetime
 import io
 
 from odoo.tests import tagged
@@ -68,7 +69,7 @@ class TestPortalPages(PortalCase):
         self.assertAlmostEqual(float(run_out.daily_spend), 9.12, places=2)
         self.assertEqual(run_out.days_left, 29)  # 272.64 / 9.12 = 29.9
 
-    def test_run_out_spreads_a_month_paid_in_advance_over_the_month(self):
+    def test_run_out_spreads_monthly_fees_over_their_months(self):
         scheme = self.env["prepaid.fee.scheme"].create(
             {
                 "name": "Property fee",
@@ -82,21 +83,18 @@ class TestPortalPages(PortalCase):
             }
         )
         today = self.account._portal_local_today()
+        last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
         subscription = self.env["prepaid.fee.subscription"].create(
-            {
-                "account_id": self.account.id,
-                "scheme_id": scheme.id,
-                "date_start": today.replace(day=1),
-            }
+            {"account_id": self.account.id, "scheme_id": scheme.id, "date_start": last_month}
         )
-        charge = subscription._post_due_charges(until=today)
-        self.assertEqual(len(charge), 1)
-        self.assertTrue(charge.ledger_line_id, "deducted from the wallet")
-        month = (charge.period_end - charge.period_start).days + 1
+        # last month's and this month's fee, both posted now
+        charges = subscription._post_due_charges(until=today)
+        self.assertEqual(len(charges), 2)
+        self.assertTrue(all(charges.mapped("ledger_line_id")), "deducted from the wallet")
         run_out = self.account._portal_run_out()
-        # 9.12 a day metered (72 hours priced), plus 90.00 a month spread over its days:
-        # the 72 hours weigh 3/month of it, not all of it
-        self.assertAlmostEqual(float(run_out.daily_spend), 9.12 + charge.amount / month, places=2)
+        # 9.12 a day metered, plus 90.00 a month: about 3.00 a day (2.90 to 3.22 as the
+        # window's days fall in months of 31 to 28 days), not 180.00 within two weeks
+        self.assertAlmostEqual(float(run_out.daily_spend), 9.12 + 3.0, delta=0.25)
 
     def test_usage_json_has_the_four_charts(self):
         data, error = self._json(
