@@ -72,7 +72,8 @@ class PrepaidAuditLog(models.Model):
     def _log(self, action, records=None, description="", changes=None, account=None, amount=None):
         """Append one entry per record of ``records`` (or one without a record).
 
-        ``changes``: text, or ``{record id: text}`` per record; ``account``: the
+        ``description``: text, or a callable of the record; ``changes``: text, or
+        ``{record id: text}`` per record; ``account``: the
         prepaid account concerned (a recordset, or a callable of the record);
         ``amount``: a figure in the company's currency (or a callable of the
         record). Runs as the system:
@@ -83,6 +84,7 @@ class PrepaidAuditLog(models.Model):
         for record in records:
             the_account = account(record) if callable(account) else account
             the_amount = amount(record) if callable(amount) else amount
+            the_description = description(record) if callable(description) else description
             company = (
                 record.company_id
                 if record is not None and "company_id" in record._fields and record.company_id
@@ -96,7 +98,7 @@ class PrepaidAuditLog(models.Model):
                     "res_model": record._name if record is not None else False,
                     "res_id": record.id if record is not None else False,
                     "record_name": (record.display_name or "") if record is not None else False,
-                    "description": description,
+                    "description": the_description,
                     "changes": (
                         changes.get(record.id if record is not None else None)
                         if isinstance(changes, dict)

@@ -130,10 +130,33 @@ class PrepaidMeterCommand(models.Model):
                 new_vals.append(vals)
         created = self.create(new_vals) if new_vals else self.browse()
         created._supersede_older()
+        created._log_queued()
         if created:
             self._trigger_runner()
         by_key = {c.idempotency_key: c for c in created} | existing
         return self.browse([by_key[key].id for key in dict.fromkeys(keys)])
+
+    def _log_queued(self):
+        """One operator-audit entry per queued command: who switched which relay, and why
+        (a command queued again under its key is not logged twice: it is not created)."""
+        if self:
+            self.env["prepaid.audit.log"]._log(
+                "relay_command",
+                self,
+                description=lambda command: command._audit_description(),
+                account=lambda command: command.meter_id.account_id,
+            )
+
+    def _audit_description(self):
+        self.ensure_one()
+        reason = f": {self.reason}" if self.reason else ""
+        return self.env._(
+            "%(action)s of meter %(meter)s queued (%(origin)s)%(reason)s",
+            action=dict(self._fields["action"].selection)[self.action],
+            meter=self.meter_id.serial,
+            origin=dict(self._fields["origin"].selection)[self.origin],
+            reason=reason,
+        )
 
     @api.model
     def _prepare_command_vals(self, vals, now):

@@ -5,3 +5,4 @@ from . import test_hw_durability
 from . import test_hw_faults
 from . import test_hw_fee_trip
 from . import test_hw_meter_billing
+from . import test_hw_command_audit
