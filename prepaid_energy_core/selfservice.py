@@ -26,6 +26,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from .errors import ValidationError
 from .money import ZERO, to_decimal
+from .policy import OPEN_FEES
 from .vocabulary import ALARM1, ALARM2, ARREARS, LEVELS, NOT_OPENED, TRIPPED
 
 # --------------------------------------------------------------------------- events
@@ -261,7 +262,8 @@ def check_tenant_switch(
     A tenant may switch off a supply that is on unless keep-power holds it on,
     and switch on only what they switched off themselves, and never while the
     wallet is in arrears: their switch never overrides an arrears trip,
-    keep-power or a staff (or schedule, or protection) trip.
+    keep-power or a staff (or schedule, or protection) trip. A supply cut for
+    overdue fees has its own refusal: paying the fees, not a recharge, restores it.
     ``supply_on``: True, False, or None when not known.
     """
     if action not in SWITCH_ACTIONS:
@@ -277,6 +279,8 @@ def check_tenant_switch(
     if supply_on:
         return Refusal("switch.already_on")
     if not opened_by_tenant:
+        if open_reason == OPEN_FEES:
+            return Refusal("switch.fees_overdue")
         return Refusal("switch.not_yours", {"reason": open_reason})
     if in_arrears:
         return Refusal("switch.in_arrears")

@@ -501,6 +501,19 @@ def test_property_safety_rules(given_inputs):
         assert guarded or not (given_inputs.fees_overdue or in_arrears)
 
 
+def _guarded(inputs, guard):
+    """``inputs`` with one guard against a trip switched on: quiet hours around now, today
+    a holiday, or the boolean flag named ``guard``."""
+    now = inputs.now
+    if guard == "quiet":
+        start = (now - dt.timedelta(minutes=1)).time()
+        end = (now + dt.timedelta(minutes=1)).time()
+        return dataclasses.replace(inputs, quiet_hours=((start, end),))
+    if guard == "holiday":
+        return dataclasses.replace(inputs, no_cut_dates={now.date()})
+    return dataclasses.replace(inputs, **{guard: True})
+
+
 @settings(max_examples=200)
 @given(
     policy_inputs(),
@@ -523,16 +536,7 @@ def test_property_each_guard_alone_prevents_a_trip(given_inputs, shortfall, guar
         no_cut_weekends=False,
     )
     assert decide(due).action == "trip"
-    now = due.now
-    if guard == "quiet":
-        start = (now - dt.timedelta(minutes=1)).time()
-        end = (now + dt.timedelta(minutes=1)).time()
-        guarded = dataclasses.replace(due, quiet_hours=((start, end),))
-    elif guard == "holiday":
-        guarded = dataclasses.replace(due, no_cut_dates={now.date()})
-    else:
-        guarded = dataclasses.replace(due, **{guard: True})
-    assert decide(guarded).action == "none"
+    assert decide(_guarded(due, guard)).action == "none"
 
 
 @settings(max_examples=200)
@@ -556,13 +560,4 @@ def test_property_each_guard_alone_prevents_a_fees_trip(given_inputs, surplus, g
         no_cut_weekends=False,
     )
     assert decide(due).code == policy.FEES_TRIP  # whatever the arrears grace period
-    now = due.now
-    if guard == "quiet":
-        start = (now - dt.timedelta(minutes=1)).time()
-        end = (now + dt.timedelta(minutes=1)).time()
-        guarded = dataclasses.replace(due, quiet_hours=((start, end),))
-    elif guard == "holiday":
-        guarded = dataclasses.replace(due, no_cut_dates={now.date()})
-    else:
-        guarded = dataclasses.replace(due, **{guard: True})
-    assert decide(guarded).action == "none"
+    assert decide(_guarded(due, guard)).action == "none"

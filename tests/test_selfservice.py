@@ -256,6 +256,8 @@ def test_tenant_switch_never_overrides_keep_power_arrears_or_staff():
     assert _switch("on", supply_on=False, opened_by_tenant=False, open_reason="arrears").code == (
         "switch.not_yours"
     )
+    refusal = _switch("on", supply_on=False, opened_by_tenant=False, open_reason="fees")
+    assert refusal.code == "switch.fees_overdue"
     # switched off by the tenant, then the wallet ran into arrears: stays off
     refusal = _switch("on", supply_on=False, opened_by_tenant=True, in_arrears=True)
     assert refusal.code == "switch.in_arrears"

@@ -63,17 +63,21 @@ class TestHwFeeTrip(HwCase):
         self.assertEqual(self.applied(), ["trip", "close"])
         self.assertEqual(self.meter.policy_code, "balance_ok")
 
-    def test_site_setting_off_never_trips_for_fees(self):
-        account = self.open_metered_account(start=1000, amount=100)
-        self.overdue_fee_invoices(account)
-        self.assertTrue(account.has_overdue_fees)
-        self.assertFalse(account.fee_disconnection_due, "the site does not trip for fees")
+    def _assert_cycles_leave_the_relay_closed(self):
+        """Two read cycles and the command runner: no command, the relay closed on the wire."""
         self.read_cycle()
         self.read_cycle()
         self.run_commands()
         self.assertFalse(self.commands())
         self.assertEqual(self.applied(), [])
         self.assertTrue(self.sim_meter().relay_closed)
+
+    def test_site_setting_off_never_trips_for_fees(self):
+        account = self.open_metered_account(start=1000, amount=100)
+        self.overdue_fee_invoices(account)
+        self.assertTrue(account.has_overdue_fees)
+        self.assertFalse(account.fee_disconnection_due, "the site does not trip for fees")
+        self._assert_cycles_leave_the_relay_closed()
         self.assertEqual(self.meter.policy_code, "balance_ok")
         # the same account once the site's manager turns the setting on
         self.site.with_user(self.manager).trip_on_overdue_fees = True
@@ -88,12 +92,7 @@ class TestHwFeeTrip(HwCase):
         account = self.open_metered_account(start=1000, amount=100)
         self.overdue_fee_invoices(account)
         self.assertTrue(account.fee_disconnection_due)
-        self.read_cycle()
-        self.read_cycle()
-        self.run_commands()
-        self.assertFalse(self.commands())
-        self.assertEqual(self.applied(), [])
-        self.assertTrue(self.sim_meter().relay_closed)
+        self._assert_cycles_leave_the_relay_closed()
         self.assertEqual(self.meter.policy_code, "keep_power")
         self.assertIn("fee invoices overdue", self.meter.policy_reason)
         self.assertEqual(len(self.policy_messages()), 1, "logged once, not once per cycle")

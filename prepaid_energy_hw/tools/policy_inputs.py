@@ -61,24 +61,16 @@ class PolicyContext:
     """Per-run caches: site facts, wallet thresholds and credit per account, and which
     accounts of the run's ``meters`` have fees that trip their meters."""
 
-    def __init__(self, env, now, meters=None):
+    def __init__(self, env, now, meters):
         self.env = env
         self.now = now
         self.sites = {}
         self.thresholds = {}
         self._schedules = None
-        self._fees_due = None
-        if meters is not None:
-            self._fees_due = self._accounts_with_fees_due(meters.account_id)
-
-    @staticmethod
-    def _accounts_with_fees_due(accounts):
-        # computed for the whole recordset at once: one search of open fee invoices
-        return set(accounts.filtered("fee_disconnection_due").ids)
+        # computed for the run's accounts at once: one search of open fee invoices
+        self._fees_due = set(meters.account_id.filtered("fee_disconnection_due").ids)
 
     def fees_overdue(self, account):
-        if self._fees_due is None:  # no batch given: this account alone
-            return bool(account.fee_disconnection_due)
         return account.id in self._fees_due
 
     def site_facts(self, meter):

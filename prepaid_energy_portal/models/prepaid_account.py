@@ -149,18 +149,17 @@ class PrepaidAccount(models.Model):
         first_day = today - datetime.timedelta(days=RUN_OUT_WINDOW_DAYS - 1)
         fees = self.env.execute_query(
             SQL(
-                "SELECT -l.amount, p.period_start, p.period_end"
-                " FROM prepaid_ledger_line l"
-                " LEFT JOIN LATERAL ("
-                "   SELECT c.period_start, c.period_end FROM prepaid_fee_charge c"
-                "    WHERE c.ledger_line_id = l.id"
-                "   UNION ALL"
-                "   SELECT s.period_start, s.period_end FROM prepaid_apportionment_share s"
-                "    WHERE s.ledger_line_id = l.id"
-                " ) p ON TRUE"
-                " WHERE l.account_id = %(account)s AND l.kind = 'fee'"
-                "   AND (p.period_end >= %(first)s AND p.period_start <= %(today)s"
-                "        OR p.period_start IS NULL AND l.date >= %(since)s)",
+                "SELECT amount, period_start, period_end FROM ("
+                "   SELECT -l.amount AS amount, l.date,"
+                "          COALESCE(c.period_start, s.period_start) AS period_start,"
+                "          COALESCE(c.period_end, s.period_end) AS period_end"
+                "     FROM prepaid_ledger_line l"
+                "     LEFT JOIN prepaid_fee_charge c ON c.ledger_line_id = l.id"
+                "     LEFT JOIN prepaid_apportionment_share s ON s.ledger_line_id = l.id"
+                "    WHERE l.account_id = %(account)s AND l.kind = 'fee'"
+                " ) fee"
+                " WHERE period_end >= %(first)s AND period_start <= %(today)s"
+                "    OR period_start IS NULL AND date >= %(since)s",
                 account=self.id,
                 first=first_day,
                 today=today,

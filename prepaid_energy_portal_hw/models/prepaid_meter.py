@@ -177,12 +177,7 @@ class PrepaidMeter(models.Model):
             "switch.in_arrears": self.env._(
                 "The account has run out: recharge first, then switch the supply back on."
             ),
-        }[self._portal_refusal_code(refusal)]
-
-    def _portal_refusal_code(self, refusal):
-        if refusal.code == "switch.not_yours" and refusal.params.get("reason") == OPEN_FEES:
-            return "switch.fees_overdue"  # paying the fees, not a recharge, restores it
-        return refusal.code
+        }[refusal.code]
 
     # ------------------------------------------------------------------ paid but still off
 
