@@ -56,6 +56,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
+from . import vocabulary
 from .errors import ValidationError
 from .money import to_decimal
 from .wallet import NO_CREDIT, Credit, Thresholds, disconnect_floor, is_in_arrears
@@ -73,7 +74,7 @@ RELAY_STATES = (RELAY_CLOSED, RELAY_OPEN, RELAY_UNKNOWN)
 OPEN_ARREARS = "arrears"
 OPEN_OVERLOAD = "overload"
 OPEN_MANUAL = "manual"
-OPEN_FEES = "fees"
+OPEN_FEES = vocabulary.OPEN_FEES
 OPEN_REASONS = (OPEN_ARREARS, OPEN_OVERLOAD, OPEN_MANUAL, OPEN_FEES)
 
 # stable decision codes

@@ -26,8 +26,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from .errors import ValidationError
 from .money import ZERO, to_decimal
-from .policy import OPEN_FEES
-from .vocabulary import ALARM1, ALARM2, ARREARS, LEVELS, NOT_OPENED, TRIPPED
+from .vocabulary import ALARM1, ALARM2, ARREARS, LEVELS, NOT_OPENED, OPEN_FEES, TRIPPED
 
 # --------------------------------------------------------------------------- events
 

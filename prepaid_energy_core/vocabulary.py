@@ -58,6 +58,9 @@ RELAY_ACTIONS = (
     RELAY_KEEP_POWER_ON,
     RELAY_KEEP_POWER_OFF,
 )
+#: why a relay is open, where more than the policy needs to say it: overdue fees (a
+#: recharge does not bring that supply back)
+OPEN_FEES = "fees"
 RELAY_ACTION_LABELS = (
     (RELAY_TRIP, "Trip"),
     (RELAY_CLOSE_ALLOWED, "Allow close"),
